@@ -1,0 +1,1 @@
+"""The experiment layer: Hydra configs in, handrec calls out, everything recorded in MLflow."""

@@ -1,0 +1,70 @@
+"""Structured-config schemas, so a wrong key or type fails when Hydra composes the config.
+
+The schemas of sources, models and training are handrec's own dataclasses: their
+`__post_init__` checks ranges when `settings()` turns the config into objects, before any data
+is loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from handrec.data.sources import SOURCES
+from handrec.data.split import SplitSpec
+from handrec.labels import DIGITS, UPPERCASE
+from handrec.models import MODELS
+from handrec.training.fit import TrainSpec
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class DataConfig:
+    """Named sources, joined onto the run's label space by class name, then split."""
+
+    name: str = MISSING
+    sources: dict[str, Any] = field(default_factory=dict)
+    split: SplitSpec = field(default_factory=SplitSpec)
+
+
+@dataclass
+class TrackingConfig:
+    """Where MLflow records runs; `artifact_root` applies to local (sqlite/file) stores only."""
+
+    uri: str = MISSING
+    experiment: str = "handrec"
+    artifact_root: str | None = None
+
+
+@dataclass
+class Config:
+    seed: int = 0
+    classes: str = DIGITS + UPPERCASE
+    data: DataConfig = MISSING
+    model: Any = MISSING
+    train: TrainSpec = MISSING
+    tracking: TrackingConfig = MISSING
+
+
+def register() -> None:
+    """Put every schema in Hydra's ConfigStore under `schema/<group>/<name>`; idempotent."""
+    store = ConfigStore.instance()
+    store.store(name="config_schema", node=Config)
+    store.store(group="schema/data", name="data", node=DataConfig)
+    store.store(group="schema/train", name="train", node=TrainSpec)
+    store.store(group="schema/tracking", name="tracking", node=TrackingConfig)
+    for name, (spec, _) in SOURCES.items():
+        store.store(group="schema/source", name=name, node=spec)
+    for name, (params, _) in MODELS.items():
+        store.store(group="schema/model", name=name, node=params)
+    OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
+
+
+def settings(cfg: DictConfig) -> Config:
+    """The composed config as typed objects; raises handrec's ConfigError on a bad value."""
+    return OmegaConf.to_object(cfg)

@@ -1,0 +1,1 @@
+"""Training: the tf.data input pipeline and the fit loop."""
