@@ -43,12 +43,19 @@ def score(truth: np.ndarray, predicted: np.ndarray, classes: tuple[str, ...]) ->
     """Scores over every class of the label space, also those absent from `truth`."""
     labels = np.arange(len(classes))
     report = classification_report(
-        truth, predicted, labels=labels, target_names=list(classes),
-        output_dict=True, zero_division=0,
+        truth,
+        predicted,
+        labels=labels,
+        target_names=list(classes),
+        output_dict=True,
+        zero_division=0,
     )
     per_class = {
-        name: {"precision": report[name]["precision"], "recall": report[name]["recall"],
-               "f1": report[name]["f1-score"]}
+        name: {
+            "precision": report[name]["precision"],
+            "recall": report[name]["recall"],
+            "f1": report[name]["f1-score"],
+        }
         for name in classes
     }
     return Evaluation(

@@ -46,12 +46,13 @@ class LabelSpace:
         try:
             return self.classes.index(name)
         except ValueError:
-            raise KeyError(f"class {name!r} is not in the label space {''.join(self.classes)}")
+            raise KeyError(f"class {name!r} is not in the label space") from None
 
     def names(self, labels: Sequence[int] | np.ndarray) -> list[str]:
         return [self.classes[int(i)] for i in labels]
 
     def lookup_to(self, target: LabelSpace) -> np.ndarray:
         """Table t with t[i] = target index of self.classes[i], or -1 where target lacks it."""
-        return np.array([target.classes.index(c) if c in target else -1 for c in self.classes],
-                        dtype=np.int64)
+        return np.array(
+            [target.classes.index(c) if c in target else -1 for c in self.classes], dtype=np.int64
+        )

@@ -7,7 +7,9 @@ import tensorflow as tf
 from handrec.data.dataset import Dataset
 
 
-def batches(data: Dataset, batch_size: int, shuffle: bool = False, seed: int = 0) -> tf.data.Dataset:
+def batches(
+    data: Dataset, batch_size: int, shuffle: bool = False, seed: int = 0
+) -> tf.data.Dataset:
     """(pixels float32 [B, 28, 28], labels) batches.
 
     The cast to float happens per batch inside the graph, so the whole set never exists as
