@@ -76,5 +76,6 @@ def fit(
         epochs=spec.epochs,
         callbacks=[LearningRateLogger(), *callbacks],
         verbose=spec.verbose,
+        shuffle=False,  # the pipeline shuffles
     )
     return history.history

@@ -1,0 +1,172 @@
+"""Everything MLflow: the store, the one run lifecycle, and what a run records."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import keras
+import mlflow
+import numpy as np
+import requests
+import tensorflow as tf
+from matplotlib.figure import Figure
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+
+from experiments.schema import PROJECT_ROOT, TrackingConfig
+from handrec.errors import HandrecError
+
+PARENT_RUN_ENV = "HANDREC_PARENT_RUN_ID"
+
+
+class TrackingError(HandrecError):
+    """The tracking store cannot be used."""
+
+
+def connect(tracking: TrackingConfig) -> str:
+    """Point MLflow at the store, fail fast if it is unreachable, return the experiment id.
+
+    Runs before any data is loaded, so a wrong URI costs seconds, not a training run.
+    """
+    check_reachable(tracking.uri)
+    mlflow.set_tracking_uri(tracking.uri)
+    client = mlflow.MlflowClient()
+    try:
+        experiment = client.get_experiment_by_name(tracking.experiment)
+        if experiment is not None:
+            return experiment.experiment_id
+        location = _artifact_location(tracking)
+        return client.create_experiment(tracking.experiment, artifact_location=location)
+    except MlflowException as err:
+        if err.error_code == "RESOURCE_ALREADY_EXISTS":
+            return client.get_experiment_by_name(tracking.experiment).experiment_id
+        raise TrackingError(
+            f"tracking store {tracking.uri} refused experiment {tracking.experiment!r}: "
+            f"{err.message.splitlines()[0]} (check tracking.uri / tracking.experiment)"
+        ) from err
+
+
+def check_reachable(uri: str) -> None:
+    scheme = urlparse(uri).scheme
+    if scheme in ("http", "https"):
+        try:
+            requests.get(f"{uri.rstrip('/')}/health", timeout=5).raise_for_status()
+        except requests.RequestException as err:
+            raise TrackingError(
+                f"tracking.uri={uri} cannot be reached ({type(err).__name__}): start the MLflow "
+                "server or set tracking.uri to a reachable store"
+            ) from err
+    elif scheme == "sqlite":
+        Path(urlparse(uri).path).parent.mkdir(parents=True, exist_ok=True)
+    elif scheme not in ("file", "databricks", "postgresql", "mysql", "mssql", ""):
+        raise TrackingError(
+            f"tracking.uri={uri} has an unknown scheme {scheme!r}: use sqlite:///, "
+            "http(s)://, file:// or a database URI"
+        )
+
+
+def _artifact_location(tracking: TrackingConfig) -> str | None:
+    if tracking.artifact_root is None or urlparse(tracking.uri).scheme in ("http", "https"):
+        return None
+    return (Path(tracking.artifact_root) / tracking.experiment).resolve().as_uri()
+
+
+@contextmanager
+def tracked_run(
+    experiment_id: str, run_name: str, tags: Mapping[str, str], parent_run_id: str | None = None
+) -> Iterator[mlflow.ActiveRun]:
+    """The one run lifecycle: FINISHED on success, KILLED on Ctrl-C, FAILED on any error.
+
+    Whatever was logged before a failure stays; the error's first line becomes a tag.
+    """
+    run = mlflow.start_run(
+        experiment_id=experiment_id,
+        run_name=run_name,
+        tags=dict(tags),
+        parent_run_id=parent_run_id,
+    )
+    try:
+        yield run
+    except KeyboardInterrupt:
+        mlflow.end_run("KILLED")
+        raise
+    except BaseException as err:
+        mlflow.set_tag(
+            "error", f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        )
+        mlflow.end_run("FAILED")
+        raise
+    mlflow.end_run("FINISHED")
+
+
+class EpochLogger(keras.callbacks.Callback):
+    """Sends every epoch's metrics to the active MLflow run as they happen."""
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        mlflow.log_metrics({k: float(v) for k, v in (logs or {}).items()}, step=epoch + 1)
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} → {"a.b": 1}: the resolved config as MLflow params."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def git_commit() -> str:
+    """The project's commit, with "-dirty" when the working tree has changes."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def log_figure(figure: Figure, name: str) -> None:
+    mlflow.log_figure(figure, name)
+    figure.clear()
+
+
+def log_model(model: keras.Model, classes: tuple[str, ...], example: np.ndarray) -> None:
+    """The Keras file (with its class names) and an MLflow model that pyfunc can load."""
+    from handrec.inference import save_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        save_model(model, classes, Path(tmp))
+        mlflow.log_artifacts(tmp, artifact_path="keras")
+    example = example.astype(np.float32)
+    mlflow.tensorflow.log_model(
+        model,
+        name="model",
+        signature=infer_signature(example, keras.ops.convert_to_numpy(model(example))),
+        input_example=example,
+        pip_requirements=[f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}"],
+    )
+
+
+def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
+    """Where the run opens in the UI: the server itself, or `make ui`'s default address."""
+    base = (
+        tracking_uri
+        if urlparse(tracking_uri).scheme in ("http", "https")
+        else (os.environ.get("HANDREC_UI_URL", "http://127.0.0.1:5000"))
+    )
+    return f"{base.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"

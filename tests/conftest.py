@@ -1,0 +1,52 @@
+"""Shared fixtures: composing the project's configs and a throwaway MLflow store."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from experiments.schema import PROJECT_ROOT, register  # noqa: E402
+
+CONF_DIR = PROJECT_ROOT / "conf"
+
+# Small enough to train in seconds, large enough for a stratified 3-way split of 36 classes.
+TINY = [
+    "data.sources.sample.digits_per_class=12",
+    "data.sources.sample.letters_per_class=12",
+    "data.split.val=0.25",
+    "data.split.test=0.25",
+    "model.filters=4",
+    "model.dense_units=16",
+    "train.epochs=1",
+    "train.batch_size=64",
+    "train.verbose=0",
+]
+
+
+@pytest.fixture
+def compose_config() -> Callable[..., DictConfig]:
+    """compose_config(*overrides) → the project's composed root config."""
+    register()
+
+    def _compose(*overrides: str) -> DictConfig:
+        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+            return compose("config", overrides=list(overrides))
+
+    return _compose
+
+
+@pytest.fixture
+def tracking_overrides(tmp_path: Path) -> list[str]:
+    """Overrides that send a run to its own sqlite store under tmp_path."""
+    return [
+        f"tracking.uri=sqlite:///{tmp_path}/mlflow.db",
+        f"tracking.artifact_root={tmp_path}/artifacts",
+        "tracking.experiment=test",
+    ]
