@@ -1,0 +1,172 @@
+"""End to end: the real `python -m experiments.run`, tiny data, checked through MLflow's records."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+from mlflow import MlflowClient
+
+from tests.conftest import TINY
+
+
+def run_entrypoint(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """Runs from an unrelated working directory: nothing may depend on it."""
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.run", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+
+
+def store_args(root: Path) -> list[str]:
+    return [
+        f"tracking.uri=sqlite:///{root}/mlflow.db",
+        f"tracking.artifact_root={root}/artifacts",
+        "tracking.experiment=e2e",
+    ]
+
+
+def runs_of(root: Path) -> list:
+    client = MlflowClient(f"sqlite:///{root}/mlflow.db")
+    experiment = client.get_experiment_by_name("e2e")
+    return client.search_runs([experiment.experiment_id])
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory):
+    root = tmp_path_factory.mktemp("single")
+    done = run_entrypoint(root, *TINY, *store_args(root))
+    assert done.returncode == 0, done.stderr[-3000:]
+    (run,) = runs_of(root)
+    return root, done, run
+
+
+def test_a_run_finishes_and_prints_a_summary(single):
+    _, done, run = single
+    assert run.info.status == "FINISHED"
+    assert "test accuracy" in done.stdout and run.info.run_id in done.stdout
+    assert "make ui" in done.stdout
+
+
+def test_a_run_records_the_resolved_config_as_params(single):
+    _, _, run = single
+    params = run.data.params
+    assert params["model.filters"] == "4"
+    assert params["model.name"] == "seed_cnn"
+    assert params["data.split.seed"] == "0"
+    assert params["tracking.experiment"] == "e2e"
+
+
+def test_a_run_records_per_epoch_and_test_metrics(single):
+    root, _, run = single
+    metrics = run.data.metrics
+    for name in (
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "learning_rate",
+        "test_accuracy",
+        "test_macro_f1",
+        "test_f1_A",
+        "test_precision_7",
+    ):
+        assert name in metrics, name
+    history = MlflowClient(f"sqlite:///{root}/mlflow.db").get_metric_history(
+        run.info.run_id, "val_accuracy"
+    )
+    assert [m.step for m in history] == [1]
+
+
+def test_a_run_records_tags_for_commit_and_data(single):
+    _, _, run = single
+    tags = run.data.tags
+    assert tags["data.source"] == "sample"
+    assert len(tags["data.fingerprint"]) == 16
+    assert tags["git_commit"]
+
+
+def test_a_run_stores_config_plots_report_and_keras_model(single):
+    root, _, run = single
+    names = {
+        a.path for a in MlflowClient(f"sqlite:///{root}/mlflow.db").list_artifacts(run.info.run_id)
+    }
+    assert {
+        "config.yaml",
+        "confusion_matrix.png",
+        "learning_curves.png",
+        "classification_report.txt",
+        "keras",
+    } <= names
+    assert Path(run.info.artifact_uri.removeprefix("file://")).is_relative_to(root / "artifacts")
+
+
+def test_the_logged_model_loads_with_pyfunc_and_predicts(single):
+    root, _, run = single
+    mlflow.set_tracking_uri(f"sqlite:///{root}/mlflow.db")
+    model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    probabilities = np.asarray(model.predict(np.zeros((3, 28, 28), np.float32)))
+    assert probabilities.shape == (3, 36)
+    assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    """Two jobs, the first of which fails inside its run (too few digits to split)."""
+    root = tmp_path_factory.mktemp("sweep")
+    args = [a for a in TINY if "digits_per_class" not in a]
+    done = run_entrypoint(
+        root, "--multirun", "data.sources.sample.digits_per_class=1,12", *args, *store_args(root)
+    )
+    return done, runs_of(root)
+
+
+def test_a_sweep_groups_its_jobs_under_one_parent_run(sweep):
+    _, runs = sweep
+    parents = [r for r in runs if r.data.tags.get("handrec.sweep") == "parent"]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(parents) == 1 and len(children) == 2
+    assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parents[0].info.run_id}
+
+
+def test_a_failing_job_ends_failed_and_the_sweep_goes_on(sweep):
+    done, runs = sweep
+    status = {r.info.run_name: r.info.status for r in runs if "mlflow.parentRunId" in r.data.tags}
+    assert (
+        status[
+            "data.sources.sample.digits_per_class=1,"
+            + ",".join(a for a in TINY if "digits_per_class" not in a)
+        ]
+        == "FAILED"
+    )
+    assert sorted(status.values()) == ["FAILED", "FINISHED"]
+    assert done.returncode != 0
+
+
+def test_a_sweep_with_a_failed_job_closes_its_parent_as_failed(sweep):
+    _, runs = sweep
+    (parent,) = [r for r in runs if r.data.tags.get("handrec.sweep") == "parent"]
+    assert parent.info.status == "FAILED"
+    assert parent.data.tags["jobs_failed"] == "1"
+
+
+def test_a_bad_value_fails_in_one_line_before_any_run(tmp_path):
+    done = run_entrypoint(tmp_path, "model.filters=0", *store_args(tmp_path))
+    assert done.returncode == 2
+    assert "error: model.filters must be >= 1, got 0" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_an_unknown_option_lists_the_valid_choices(tmp_path):
+    done = run_entrypoint(tmp_path, "model=nope", *store_args(tmp_path))
+    assert done.returncode != 0
+    assert "Available options in 'model'" in done.stderr
