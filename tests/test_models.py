@@ -37,8 +37,21 @@ def test_models_take_raw_pixels_and_output_class_probabilities():
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("filters", 0), ("kernel_size", 0), ("dropout", 1.0), ("dense_units", 0)]
+    ("field", "value"),
+    [
+        ("filters", 0),
+        ("kernel_size", 0),
+        ("dropout", 1.0),
+        ("dense_units", 0),
+        ("bn_momentum", 1.0),
+    ],
 )
 def test_out_of_range_model_settings_are_refused(field, value):
     with pytest.raises(ConfigError, match=f"model.{field}"):
         SeedCnnParams(**{field: value})
+
+
+def test_batch_norm_momentum_setting_reaches_every_batch_norm_layer():
+    model = build_model(SeedCnnParams(bn_momentum=0.5), 36)
+    momenta = [layer.momentum for layer in model.layers if hasattr(layer, "momentum")]
+    assert momenta == [0.5, 0.5, 0.5]

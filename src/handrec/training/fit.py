@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ class TrainSpec:
     batch_size: int = 200
     optimizer: str = "adam"
     learning_rate: float = 1e-3
-    verbose: int = 1
+    verbose: int | None = None  # None: a progress bar on a terminal, a line per epoch otherwise
 
     def __post_init__(self) -> None:
         require(self.epochs >= 1, f"train.epochs must be >= 1, got {self.epochs}")
@@ -40,7 +41,10 @@ class TrainSpec:
             self.learning_rate > 0,
             f"train.learning_rate must be > 0, got {self.learning_rate}",
         )
-        require(self.verbose in (0, 1, 2), f"train.verbose must be 0, 1 or 2, got {self.verbose}")
+        require(
+            self.verbose in (None, 0, 1, 2),
+            f"train.verbose must be null (auto), 0, 1 or 2, got {self.verbose}",
+        )
 
 
 class LearningRateLogger(keras.callbacks.Callback):
@@ -75,7 +79,7 @@ def fit(
         validation_data=batches(val, spec.batch_size),
         epochs=spec.epochs,
         callbacks=[LearningRateLogger(), *callbacks],
-        verbose=spec.verbose,
+        verbose=(1 if sys.stdout.isatty() else 2) if spec.verbose is None else spec.verbose,
         shuffle=False,  # the pipeline shuffles
     )
     return history.history
