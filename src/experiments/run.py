@@ -6,9 +6,9 @@ python -m experiments.run --multirun model.filters=16,32,64
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
+from collections.abc import Sequence
 
 import hydra
 import keras
@@ -37,7 +37,6 @@ from handrec.models import build_model
 from handrec.plots import confusion_figure, learning_curves_figure
 from handrec.training.fit import fit
 
-log = logging.getLogger("handrec")
 schema.register()
 
 
@@ -45,7 +44,7 @@ schema.register()
 def main(cfg: DictConfig) -> float:
     """Hydra's task function; returns the objective sweepers maximise (best val accuracy)."""
     try:
-        return run(cfg)
+        return run(cfg, job_name(), os.environ.get(PARENT_RUN_ENV))
     except HandrecError as err:
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise
@@ -53,7 +52,16 @@ def main(cfg: DictConfig) -> float:
         sys.exit(2)
 
 
-def run(cfg: DictConfig) -> float:
+def run(
+    cfg: DictConfig,
+    run_name: str = "default",
+    parent_run_id: str | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+) -> float:
+    """One tracked training run of a composed config; returns the best val accuracy.
+
+    Sweep drivers call it directly with a parent run and extra per-epoch callbacks (pruning).
+    """
     settings = schema.settings(cfg)
     experiment_id = connect(settings.tracking)
     keras.backend.clear_session()
@@ -63,7 +71,7 @@ def run(cfg: DictConfig) -> float:
         "data.source": settings.data.name,
         "model": settings.model.name,
     }
-    with tracked_run(experiment_id, run_name(), tags, os.environ.get(PARENT_RUN_ENV)) as active:
+    with tracked_run(experiment_id, run_name, tags, parent_run_id) as active:
         resolved = OmegaConf.to_container(cfg, resolve=True)
         mlflow.log_params(flatten(resolved))
         mlflow.log_text(OmegaConf.to_yaml(resolved), "config.yaml")
@@ -99,7 +107,7 @@ def run(cfg: DictConfig) -> float:
     return best_val
 
 
-def run_name() -> str:
+def job_name() -> str:
     """The job's own overrides ("model.filters=64,train.epochs=3"), or "default"."""
     overrides = [o for o in HydraConfig.get().overrides.task if not o.startswith("tracking.")]
     return ",".join(overrides) or "default"
