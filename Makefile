@@ -26,9 +26,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
 ui: $(STAMP)
-	@echo "MLflow UI: http://$(HOST):$(PORT)  (Ctrl-C stops it)"
-	$(VENV)/bin/mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/mlruns/mlflow.db" \
-		--default-artifact-root "$(CURDIR)/mlruns/artifacts" --host $(HOST) --port $(PORT)
+	$(PY) -m experiments.ui --host $(HOST) --port $(PORT) $(ARGS)
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache .ruff_cache

@@ -1,0 +1,52 @@
+"""Starts the MLflow UI on the store that conf/tracking configures (what `make ui` runs).
+
+python -m experiments.ui [--host 127.0.0.1] [--port 5000] [tracking overrides ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from hydra import compose, initialize_config_dir
+
+from experiments import schema
+
+
+def ui_command(overrides: Sequence[str], host: str, port: int) -> list[str]:
+    """The `mlflow ui` command line for the composed tracking settings."""
+    schema.register()
+    with initialize_config_dir(str(schema.PROJECT_ROOT / "conf"), version_base="1.3"):
+        tracking = compose("config", overrides=list(overrides)).tracking
+    command = [
+        os.path.join(os.path.dirname(sys.executable), "mlflow"),
+        "ui",
+        "--backend-store-uri",
+        tracking.uri,
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
+    if tracking.artifact_root:
+        command += ["--default-artifact-root", str(tracking.artifact_root)]
+    return command
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m experiments.ui", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("overrides", nargs="*", help="config overrides, e.g. tracking.uri=…")
+    args = parser.parse_args(argv)
+    command = ui_command(args.overrides, args.host, args.port)
+    print(
+        f"MLflow UI on {command[3]}: http://{args.host}:{args.port}  (Ctrl-C stops it)", flush=True
+    )
+    os.execv(command[0], command)
+
+
+if __name__ == "__main__":
+    main()
