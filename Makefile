@@ -4,9 +4,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
+APP_PORT ?= 8501
 ARGS ?=
 
-.PHONY: run test lint ui clean
+.PHONY: run test lint ui app clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,10 @@ lint: $(STAMP)
 
 ui: $(STAMP)
 	$(PY) -m experiments.ui --host $(HOST) --port $(PORT) $(ARGS)
+
+app: $(STAMP)
+	$(VENV)/bin/streamlit run src/handrec/app/page.py --server.address $(HOST) \
+		--server.port $(APP_PORT) --server.headless true --browser.gatherUsageStats false
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache .ruff_cache

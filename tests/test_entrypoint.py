@@ -170,3 +170,32 @@ def test_an_unknown_option_lists_the_valid_choices(tmp_path):
     done = run_entrypoint(tmp_path, "model=nope", *store_args(tmp_path))
     assert done.returncode != 0
     assert "Available options in 'model'" in done.stderr
+
+
+def test_a_run_uri_resolves_to_a_loadable_keras_model(single):
+    from experiments.models import resolve_model
+    from handrec.inference import Predictor
+
+    root, _, run = single
+    path = resolve_model(f"runs:/{run.info.run_id}/model", f"sqlite:///{root}/mlflow.db")
+    predictor = Predictor.load(path / "model.keras")
+    assert "".join(predictor.labels.classes) == "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def test_a_registry_alias_resolves_to_its_runs_model(single):
+    from experiments.models import resolve_model
+
+    root, _, run = single
+    uri = f"sqlite:///{root}/mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    version = mlflow.register_model(f"runs:/{run.info.run_id}/model", "e2e-model")
+    MlflowClient(uri).set_registered_model_alias("e2e-model", "champion", version.version)
+    assert (resolve_model("models:/e2e-model@champion", uri) / "classes.txt").exists()
+
+
+def test_an_unknown_run_is_reported_as_not_found(single):
+    from experiments.models import ModelNotFound, resolve_model
+
+    root, _, _ = single
+    with pytest.raises(ModelNotFound, match="no model at runs:/0123abcd"):
+        resolve_model("runs:/0123abcd/model", f"sqlite:///{root}/mlflow.db")

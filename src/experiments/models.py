@@ -1,19 +1,29 @@
-"""Finding a trained model in MLflow: run URIs and registry aliases → a local model directory."""
+"""Finding a trained model in MLflow: run URIs and registry aliases → a local model directory.
+
+Also lists what a store offers (registry aliases, experiments, their best or latest run) for the
+recognition page's model choice.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 import mlflow
 from hydra import compose, initialize_config_dir
 from mlflow.exceptions import MlflowException
+from sqlalchemy.engine import make_url
 
 from experiments import schema
 from handrec.errors import HandrecError
 
 KERAS_ARTIFACTS = "keras"
+CHAMPION = "champion"
+TRAIN_HINT = "train one with `make run`"
 RUN_URI = re.compile(r"^runs:/(?P<run_id>[0-9a-f]+)(/.*)?$")
 REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(@(?P<alias>[^/]+)|/(?P<version>\d+))$")
 
@@ -59,3 +69,85 @@ def _run_id(ref: str) -> str:
         f"{ref!r} is not a model reference: use a .keras file, runs:/<run_id>/model or "
         "models:/<name>@<alias>"
     )
+
+
+def has_store(tracking_uri: str) -> bool:
+    """False for a local sqlite store whose file does not exist yet: asking MLflow about it would
+    create an empty store as a side effect of merely looking."""
+    if not tracking_uri.startswith("sqlite:"):
+        return True
+    database = make_url(tracking_uri).database
+    return bool(database) and (database == ":memory:" or Path(database).is_file())
+
+
+def list_aliases(tracking_uri: str | None = None) -> list[str]:
+    """Every registry alias as `models:/<name>@<alias>`, those named `champion` first."""
+    client = _client(tracking_uri)
+    if client is None:
+        return []
+    with _one_line_errors("cannot list registered models"):
+        uris = [
+            (alias != CHAMPION, f"models:/{model.name}@{alias}")
+            for model in client.search_registered_models(max_results=1000)
+            for alias in model.aliases
+        ]
+    return [uri for _, uri in sorted(uris)]
+
+
+def list_experiments(tracking_uri: str | None = None) -> list[str]:
+    """The names of the store's active experiments, alphabetically."""
+    client = _client(tracking_uri)
+    if client is None:
+        return []
+    with _one_line_errors("cannot list experiments"):
+        return sorted(e.name for e in client.search_experiments())
+
+
+def find_model(
+    experiment: str,
+    pick: Literal["best", "latest"] = "best",
+    metric: str = "val_accuracy",
+    tracking_uri: str | None = None,
+) -> str:
+    """`runs:/<id>/model` of the experiment's finished run with the highest `metric` (best) or
+    the most recent start (latest). Only runs that logged `metric` count: a sweep's parent run
+    trains nothing."""
+    client = _client(tracking_uri)
+    order = f"metrics.`{metric}` DESC" if pick == "best" else "attributes.start_time DESC"
+    with _one_line_errors(f"cannot search the runs of {experiment!r}"):
+        found = client.get_experiment_by_name(experiment) if client is not None else None
+        if found is None:
+            raise ModelNotFound(f"no experiment {experiment!r} in the tracking store: {TRAIN_HINT}")
+        runs = client.search_runs(
+            [found.experiment_id], "attributes.status = 'FINISHED'", order_by=[order]
+        )
+    run = next((run for run in runs if metric in run.data.metrics), None)
+    if run is None:
+        raise ModelNotFound(
+            f"experiment {experiment!r} has no finished run with metric {metric!r}: {TRAIN_HINT}"
+        )
+    return f"runs:/{run.info.run_id}/model"
+
+
+def run_uri(ref: str, tracking_uri: str | None = None) -> str:
+    """`models:/<name>@<alias>`, `models:/<name>/<version>` or `runs:/<id>[/…]` →
+    `runs:/<id>/model`: names the trained model itself, which never changes, whereas an alias may
+    move to another version (so a cache keyed by it would serve a stale model)."""
+    mlflow.set_tracking_uri(tracking_uri or project_tracking_uri())
+    with _one_line_errors(f"no model at {ref}"):
+        return f"runs:/{_run_id(ref)}/model"
+
+
+def _client(tracking_uri: str | None) -> mlflow.MlflowClient | None:
+    """A client of the store, or None where the store does not exist."""
+    uri = tracking_uri or project_tracking_uri()
+    return mlflow.MlflowClient(uri) if has_store(uri) else None
+
+
+@contextmanager
+def _one_line_errors(doing: str) -> Iterator[None]:
+    """MLflow's exceptions (many types, long messages) → a one-line ModelNotFound."""
+    try:
+        yield
+    except MlflowException as error:
+        raise ModelNotFound(f"{doing}: {error.message.splitlines()[0]}") from None

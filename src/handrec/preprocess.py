@@ -1,22 +1,127 @@
 """The one place where an image becomes the model's 28×28 input (MNIST style).
 
 The app, the prediction CLI, the image-folder source and the glyph generator all call it, so a
-model sees the same kind of input in training and in use.
+model sees the same kind of input in training and in use. The steps:
+
+    bytes ──decode_image──► gray uint8 [H, W] ──find_ink──► ink levels ──fit_and_centre──► 28×28
+
+`prepare` runs the last two on one character; `handrec.segment` runs `find_ink` once on a line and
+`fit_and_centre` on each character's ink, so both paths share every step.
 """
 
 from __future__ import annotations
 
+import io
+
 import cv2
 import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
 
-from handrec.errors import HandrecError
+from handrec.errors import DataError, HandrecError
 
 BOX = 20
 SIZE = 28
+MAX_PIXELS = 40_000_000
+"""Default limit on width × height, checked from the header before any pixel is decoded."""
+WORK_SIDE = 2048
+"""Longer images are shrunk to this side first: 28×28 needs no more, and it bounds the cost."""
+MIN_CONTRAST = 32.0
+"""Ink and paper means (0–255) closer than this count as a blank image, not as faint ink."""
+SPECK_RATIO = 0.02
+"""Ink blobs smaller than this fraction of the largest blob are dust or noise, not strokes."""
 
 
 class NoInkError(HandrecError):
     """The image holds nothing to read (blank, or uniform)."""
+
+
+class ImageError(DataError):
+    """The bytes are not an image that can be read."""
+
+
+class ImageTooLargeError(ImageError):
+    """The image has more pixels than the configured limit."""
+
+
+def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Encoded image (PNG, JPEG, BMP, TIFF, WebP, GIF…) → uint8 gray [H, W].
+
+    The size is checked from the header before decoding, so a huge or hostile file costs nothing.
+    Alpha is flattened onto the paper (see `to_gray`); EXIF rotation of phone photos is applied.
+    """
+    if not data:
+        raise ImageError("empty image file: there are no bytes to decode")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            _check_size(image.size, max_pixels)
+            return to_gray(_pixels(ImageOps.exif_transpose(image)))
+    except Image.DecompressionBombError as error:  # Pillow's hard stop, ~179 megapixels
+        raise ImageTooLargeError(f"image too large: {error}") from None
+    except UnidentifiedImageError:
+        raise ImageError("cannot decode image: not a known image format") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageError(f"cannot decode image: {_first_line(error)}") from None
+
+
+def prepare(image: np.ndarray) -> np.ndarray:
+    """One character in any array form (see `to_gray`) → uint8 28×28, white ink on black.
+
+    Raises NoInkError when there is nothing to read rather than guessing from noise.
+    """
+    gray, _ = shrink(to_gray(image))
+    return fit_and_centre(find_ink(gray))
+
+
+def to_gray(pixels: np.ndarray) -> np.ndarray:
+    """[H, W], [H, W, 1], gray+alpha [H, W, 2], RGB [H, W, 3] or RGBA [H, W, 4] → uint8 [H, W].
+
+    Integers wider than 8 bits are read as 16-bit; floats with max ≤ 1 as 0–1, else as 0–255.
+    Transparent pixels become paper: the colour that contrasts with the opaque content, so
+    dark strokes on a transparent canvas land on white and light strokes on black.
+    """
+    pixels = np.asarray(pixels)
+    if pixels.dtype == np.uint8 and pixels.ndim == 2:
+        return pixels
+    levels = _levels(pixels)
+    if levels.ndim == 3 and levels.shape[2] in (2, 4):
+        levels = _flatten_alpha(levels[..., :-1], levels[..., -1] / 255.0)
+    if levels.ndim == 3 and levels.shape[2] == 3:
+        levels = cv2.cvtColor(levels, cv2.COLOR_RGB2GRAY)
+    if levels.ndim == 3 and levels.shape[2] == 1:
+        levels = levels[..., 0]
+    if levels.ndim != 2 or min(levels.shape) == 0:
+        raise ImageError(
+            f"expected a gray, RGB or RGBA image, got an array of shape {pixels.shape}"
+        )
+    return np.rint(levels).astype(np.uint8)
+
+
+def shrink(gray: np.ndarray, side: int = WORK_SIDE) -> tuple[np.ndarray, float]:
+    """(image, scale) with the longer side at most `side`; scale maps original → shrunk."""
+    scale = min(1.0, side / max(gray.shape))
+    if scale == 1.0:
+        return gray, scale
+    size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), scale
+
+
+def find_ink(gray: np.ndarray, min_contrast: float = MIN_CONTRAST) -> np.ndarray:
+    """uint8 gray of either polarity → float32 white-on-black ink: each stroke pixel's distance
+    from the paper shade, exactly 0 off the strokes. NoInkError if there are none.
+
+    The paper is the side of the Otsu threshold where the border's median lies, so dark-on-light
+    and light-on-dark both work. Specks far smaller than the largest stroke are dropped.
+    """
+    threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    mask = gray > threshold
+    if np.median(_border(gray)) > threshold:  # light paper: the ink is the dark side
+        gray, mask = 255 - gray, ~mask
+    if mask.all() or not mask.any():
+        raise NoInkError("nothing to read: the image is blank")
+    paper = float(gray[~mask].mean())
+    if float(gray[mask].mean()) - paper < min_contrast:
+        raise NoInkError("nothing to read: the image has too little contrast to hold ink")
+    return np.where(_drop_specks(mask), gray.astype(np.float32) - paper, np.float32(0))
 
 
 def fit_and_centre(ink: np.ndarray) -> np.ndarray:
@@ -51,3 +156,65 @@ def _centre_by_mass(frame: np.ndarray) -> np.ndarray:
     shift = np.float32([[1, 0, dx], [0, 1, dy]])
     moved = cv2.warpAffine(frame, shift, (SIZE, SIZE), flags=cv2.INTER_LINEAR)
     return np.clip(np.rint(moved), 0, 255).astype(np.uint8)
+
+
+def _check_size(size: tuple[int, int], max_pixels: int) -> None:
+    width, height = size
+    if width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"image too large: {width}×{height} = {width * height:,} pixels, the limit is "
+            f"{max_pixels:,}; shrink it or raise max_pixels"
+        )
+
+
+def _pixels(image: Image.Image) -> np.ndarray:
+    """Pillow image → array in one of the layouts `to_gray` reads (16-bit kept as is)."""
+    if image.mode in ("L", "RGB", "RGBA", "I", "F") or image.mode.startswith("I;16"):
+        return np.asarray(image)
+    has_alpha = "A" in image.getbands() or "transparency" in image.info
+    return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
+
+
+def _levels(pixels: np.ndarray) -> np.ndarray:
+    """Any numeric array → float32 on the 0–255 scale."""
+    if pixels.dtype == np.bool_:
+        return pixels.astype(np.float32) * 255
+    if pixels.dtype == np.uint8:
+        return pixels.astype(np.float32)
+    if np.issubdtype(pixels.dtype, np.integer):
+        return np.clip(pixels.astype(np.float32) / 257, 0, 255)
+    if np.issubdtype(pixels.dtype, np.floating):
+        scale = 255.0 if pixels.size and np.nanmax(pixels) <= 1.0 else 1.0
+        return np.clip(np.nan_to_num(pixels.astype(np.float32)) * scale, 0, 255)
+    raise ImageError(f"expected numeric pixels, got an array of dtype {pixels.dtype}")
+
+
+def _flatten_alpha(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Composite onto the shade (white or black) that contrasts with the opaque content."""
+    if alpha.min() >= 1.0:
+        return colour
+    coverage = float(alpha.sum())
+    opaque_mean = float((colour.mean(axis=-1) * alpha).sum()) / coverage if coverage else 0.0
+    paper = 255.0 if opaque_mean < 128 else 0.0
+    return colour * alpha[..., None] + paper * (1.0 - alpha[..., None])
+
+
+def _border(gray: np.ndarray) -> np.ndarray:
+    """The outer ring of the image, about 2% of the shorter side thick (at least 1 px)."""
+    width = max(1, min(gray.shape) // 50)
+    ring = np.ones(gray.shape, bool)
+    ring[width:-width, width:-width] = False
+    return gray[ring]
+
+
+def _drop_specks(mask: np.ndarray, ratio: float = SPECK_RATIO) -> np.ndarray:
+    """Bool mask of the blobs whose area is at least `ratio` × the largest blob's."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = np.concatenate([[False], areas >= ratio * areas.max()])
+    return keep[labels]
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -1,0 +1,114 @@
+"""What the page does with one input (an uploaded file, a drawing, a sample): a result to show.
+
+Every failure becomes a `Failure` with a message in plain words, so the page shows it next to the
+input instead of a traceback: a user's mistake says what to change, a bug says where its details
+were logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+
+from handrec.app.settings import MAX_PIXELS_ENV
+from handrec.errors import HandrecError
+from handrec.inference import LineReading, Prediction, Predictor
+from handrec.preprocess import (
+    ImageTooLargeError,
+    NoInkError,
+    decode_image,
+    find_ink,
+    shrink,
+    to_gray,
+)
+
+LOG = logging.getLogger("handrec.app")
+LINE_ASPECT = 2.5
+"""Ink this many times wider than high is more likely a line of characters than one."""
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Character:
+    """One character read: the image as given (gray), the model's answer, and whether the ink is
+    so wide that it is more likely a line of characters (to suggest line mode)."""
+
+    image: np.ndarray
+    prediction: Prediction
+    maybe_line: bool = False
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line of characters read: the image as given (gray) and the text with its characters."""
+
+    image: np.ndarray
+    reading: LineReading
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why something could not be done, in words meant for the person using the page."""
+
+    message: str
+
+
+Result = Character | Line | Failure
+
+
+def read_bytes(data: bytes, predictor: Predictor, *, line: bool, max_pixels: int) -> Result:
+    """An encoded image file (any format Pillow reads) → what the model makes of it."""
+    try:
+        image = decode_image(data, max_pixels)
+    except ImageTooLargeError as error:
+        return Failure(f"{sentence(error)} The page's limit is set by {MAX_PIXELS_ENV}.")
+    except HandrecError as error:
+        return Failure(sentence(error))
+    return read_image(image, predictor, line=line)
+
+
+def read_image(image: np.ndarray, predictor: Predictor, *, line: bool) -> Result:
+    """A decoded image (gray, RGB or RGBA array) → the character, or the line, it holds."""
+    try:
+        gray = to_gray(image)
+        if line:
+            return Line(gray, predictor.read_line(gray))
+        return Character(gray, predictor.predict(gray), looks_like_a_line(gray))
+    except NoInkError:
+        return Failure(
+            "Nothing to read: the image looks blank. Write darker or bigger, on a plain background."
+        )
+    except HandrecError as error:
+        return Failure(sentence(error))
+
+
+def looks_like_a_line(gray: np.ndarray) -> bool:
+    """Whether the ink of a gray image is much wider than high, to suggest line mode."""
+    ink = find_ink(shrink(gray)[0]) > 0
+    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return columns[-1] - columns[0] + 1 > LINE_ASPECT * (rows[-1] - rows[0] + 1)
+
+
+def attempt(action: Callable[[], T], doing: str) -> T | Failure:
+    """`action()`, or a Failure: the message of a HandrecError (the user can fix it), or, for
+    any other error (a bug), a plain sentence while the traceback goes to the server's log."""
+    try:
+        return action()
+    except HandrecError as error:
+        return Failure(sentence(error))
+    except Exception:
+        LOG.exception("failed while %s", doing)
+        return Failure(
+            f"Something went wrong while {doing}. The details are in the log of the terminal "
+            "that runs the page."
+        )
+
+
+def sentence(error: Exception) -> str:
+    """A library message ("cannot decode image: …") as a sentence of its own."""
+    text = str(error).strip()
+    return f"{text[:1].upper()}{text[1:]}{'' if text.endswith('.') else '.'}"

@@ -1,0 +1,190 @@
+"""Recognising characters with a trained model: loading, one image, a batch, a line.
+
+A model is stored as a directory holding `model.keras` (Keras' own format, loaded with
+safe_mode so no user file is ever unpickled) and `classes.txt` (one class name per line, in
+label order). `save_model` writes both; `Predictor.load` reads both.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from handrec.data.dataset import IMAGE_SHAPE
+from handrec.errors import ConfigError, HandrecError
+from handrec.labels import LabelSpace
+from handrec.preprocess import prepare
+from handrec.segment import Box, SegmentParams, segment_line
+
+MODEL_FILE = "model.keras"
+CLASSES_FILE = "classes.txt"
+BATCH_SIZE = 1024
+
+
+class ModelError(HandrecError):
+    """A model file is missing, unreadable, or does not match its class names."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The model's answer for one character.
+
+    top_k holds (label, probability) pairs, most likely first; image is the 28×28 uint8 input the
+    model saw (to show next to the answer); box is where the character was in a line, if it was.
+    """
+
+    label: str
+    confidence: float
+    top_k: tuple[tuple[str, float], ...]
+    image: np.ndarray
+    box: Box | None = None
+
+
+@dataclass(frozen=True)
+class LineReading:
+    """The text of a line (spaces included) and the prediction behind each of its characters."""
+
+    text: str
+    characters: tuple[Prediction, ...]
+
+
+class Predictor:
+    """A Keras model and the class names of its outputs, ready for single images and batches."""
+
+    def __init__(self, model: keras.Model, labels: LabelSpace, top_k: int = 3) -> None:
+        _check_outputs(model, labels)
+        if top_k < 1:
+            raise ConfigError(f"top_k must be >= 1, got {top_k}")
+        self.model = model
+        self.labels = labels
+        self.top_k = min(top_k, len(labels))
+        self._forward = _compile(model)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        classes: LabelSpace | Sequence[str] | None = None,
+        top_k: int = 3,
+    ) -> Predictor:
+        """A model file, or a directory holding model.keras; class names from the sibling
+        classes.txt unless `classes` gives them."""
+        model_path = Path(path) / MODEL_FILE if Path(path).is_dir() else Path(path)
+        model = load_model(model_path)
+        if classes is None:
+            return cls(model, read_classes(model_path.parent / CLASSES_FILE), top_k)
+        return cls(model, _label_space(classes), top_k)
+
+    def probabilities(self, images: np.ndarray, batch_size: int = BATCH_SIZE) -> np.ndarray:
+        """Prepared uint8 [N, 28, 28] → float32 [N, classes]; the fast batch path."""
+        images = np.asarray(images, dtype=np.uint8)
+        if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+            raise ConfigError(f"expected prepared images [N, 28, 28], got {list(images.shape)}")
+        chunks = [
+            self._forward(images[start : start + batch_size]).numpy()
+            for start in range(0, len(images), batch_size)
+        ]
+        return np.concatenate(chunks) if chunks else np.zeros((0, len(self.labels)), np.float32)
+
+    def predict(self, image: np.ndarray) -> Prediction:
+        """One character in any array form `preprocess.prepare` reads → its prediction."""
+        prepared = prepare(image)
+        return self._prediction(self.probabilities(prepared[None])[0], prepared)
+
+    def predict_batch(self, images: np.ndarray) -> list[Prediction]:
+        """Prepared uint8 [N, 28, 28] → one prediction each."""
+        return [
+            self._prediction(row, image)
+            for row, image in zip(self.probabilities(images), images, strict=True)
+        ]
+
+    def read_line(self, image: np.ndarray, params: SegmentParams | None = None) -> LineReading:
+        """An image of one line of characters → its text, with a prediction per character."""
+        glyphs = segment_line(image, params)
+        rows = self.probabilities(np.stack([g.image for g in glyphs]))
+        characters = tuple(
+            self._prediction(row, g.image, g.box) for row, g in zip(rows, glyphs, strict=True)
+        )
+        text = "".join(
+            (" " if g.space_before else "") + c.label
+            for g, c in zip(glyphs, characters, strict=True)
+        )
+        return LineReading(text, characters)
+
+    def _prediction(self, row: np.ndarray, image: np.ndarray, box: Box | None = None) -> Prediction:
+        best = np.argsort(row)[::-1][: self.top_k]
+        top_k = tuple((self.labels.classes[i], float(row[i])) for i in best)
+        return Prediction(top_k[0][0], top_k[0][1], top_k, image, box)
+
+
+def load_model(path: Path) -> keras.Model:
+    """A `.keras` file → the model, or a one-line ModelError saying why not."""
+    if not path.is_file():
+        raise ModelError(f"model not found: {path}")
+    if path.suffix != ".keras":
+        raise ModelError(
+            f"{path} is not a .keras file: save models with handrec.inference.save_model"
+        )
+    if not zipfile.is_zipfile(path):
+        raise ModelError(f"cannot load model {path}: the file is corrupt (not a zip archive)")
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many types for a corrupt zip; all mean the same.
+        message = str(error).strip().splitlines() or [type(error).__name__]
+        raise ModelError(f"cannot load model {path}: {message[0]}") from None
+
+
+def read_classes(path: Path) -> LabelSpace:
+    """classes.txt (one class name per line, in label order) → the label space."""
+    if not path.is_file():
+        raise ModelError(
+            f"class names not found: {path} should list one class per line; pass classes= instead"
+        )
+    names = [line.strip() for line in path.read_text().splitlines()]
+    return LabelSpace.from_names([name for name in names if name])
+
+
+def save_model(
+    model: keras.Model, classes: LabelSpace | Sequence[str], directory: str | Path
+) -> Path:
+    """Write model.keras and classes.txt into `directory`; returns the model file's path."""
+    labels = _label_space(classes)
+    bad = [name for name in labels.classes if name != name.strip() or name.splitlines() != [name]]
+    if bad:
+        raise ConfigError(f"class names must be one non-blank line each, got {bad}")
+    _check_outputs(model, labels)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    model.save(directory / MODEL_FILE)
+    (directory / CLASSES_FILE).write_text("".join(f"{name}\n" for name in labels.classes))
+    return directory / MODEL_FILE
+
+
+def _label_space(classes: LabelSpace | Sequence[str]) -> LabelSpace:
+    """A label space as it is; a string as one class per character; a list as given."""
+    return classes if isinstance(classes, LabelSpace) else LabelSpace.from_names(classes)
+
+
+def _check_outputs(model: keras.Model, labels: LabelSpace) -> None:
+    outputs = model.outputs[0].shape[-1]
+    if outputs != len(labels):
+        raise ModelError(
+            f"the model predicts {outputs} classes but {len(labels)} class names were given"
+        )
+
+
+def _compile(model: keras.Model) -> tf.types.experimental.PolymorphicFunction:
+    """One traced graph for any batch size: no retracing, and none of model.predict's per-call
+    set-up, which costs ~50 ms for a single image."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, *IMAGE_SHAPE], tf.uint8)])
+    def forward(images: tf.Tensor) -> tf.Tensor:
+        return model(tf.cast(images, tf.float32), training=False)
+
+    return forward

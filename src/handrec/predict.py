@@ -1,0 +1,142 @@
+"""Recognise the characters in image files from the command line.
+
+    python -m handrec.predict --model MODEL [--line] [--json] IMAGE [IMAGE ...]
+
+MODEL is a .keras file, a directory holding model.keras and classes.txt, or an MLflow URI
+(runs:/<run_id>/model, models:/<name>@<alias>). One line per image, in the order given; a file
+that cannot be read gets a line saying why, the others are still read, and the exit status is 1.
+Exit status 2 means the model itself could not be loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from handrec.errors import HandrecError
+from handrec.preprocess import MAX_PIXELS, decode_image
+
+if TYPE_CHECKING:
+    from handrec.inference import Prediction, Predictor
+
+Resolver = Callable[[str], Path]
+URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+
+
+class ModelRefError(HandrecError):
+    """A model reference that names neither a local file nor a resolvable URI."""
+
+
+def main(argv: Sequence[str] | None = None, resolve_model: Resolver | None = None) -> int:
+    """Run the CLI; `resolve_model` turns a URI into a local model path (None: local only)."""
+    args = _parser().parse_args(argv)
+    from handrec.inference import Predictor  # here, so that --help does not load TensorFlow
+
+    try:
+        predictor = Predictor.load(
+            _model_path(args.model, resolve_model), classes=args.classes, top_k=args.top_k
+        )
+    except HandrecError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    failed = False
+    for name in args.images:
+        record = _record(predictor, Path(name), args)
+        print(json.dumps(record) if args.json else _text(record), flush=True)
+        failed = failed or "error" in record
+    return 1 if failed else 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m handrec.predict",
+        description="Recognise handwritten characters (0-9, A-Z) in image files.",
+    )
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files to read")
+    parser.add_argument(
+        "--model", required=True, help="a .keras file, its directory, or an MLflow model URI"
+    )
+    parser.add_argument(
+        "--line", action="store_true", help="each image is a line of characters, not one"
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--top-k", type=int, default=3, help="alternatives to show (default 3)")
+    parser.add_argument(
+        "--classes", help="class names, one character each, for a model without classes.txt"
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        default=MAX_PIXELS,
+        help=f"refuse larger images, checked before decoding (default {MAX_PIXELS:,})",
+    )
+    return parser
+
+
+def _model_path(ref: str, resolve_model: Resolver | None) -> Path:
+    """A local path as it is; a URI through the resolver, as a one-line error if it fails."""
+    if Path(ref).exists() or not URI.match(ref):
+        return Path(ref)
+    if resolve_model is None:
+        raise ModelRefError(f"cannot open {ref}: model URIs need the experiments package")
+    try:
+        return resolve_model(ref)
+    except HandrecError:
+        raise
+    except Exception as error:  # MLflow's errors are many types; the user needs one line.
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        raise ModelRefError(f"cannot resolve {ref}: {lines[0]}") from None
+
+
+def _record(predictor: Predictor, path: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """What one file yields: a prediction, a line reading, or the one-line reason it failed."""
+    try:
+        image = decode_image(path.read_bytes(), args.max_pixels)
+        if args.line:
+            reading = predictor.read_line(image)
+            characters = [_fields(c) for c in reading.characters]
+            return {"file": str(path), "text": reading.text, "characters": characters}
+        return {"file": str(path), **_fields(predictor.predict(image))}
+    except HandrecError as error:
+        return {"file": str(path), "error": str(error)}
+    except OSError as error:
+        return {"file": str(path), "error": f"cannot read file: {error.strerror or error}"}
+
+
+def _fields(prediction: Prediction) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "label": prediction.label,
+        "confidence": round(prediction.confidence, 4),
+        "top_k": [[label, round(p, 4)] for label, p in prediction.top_k],
+    }
+    if prediction.box is not None:
+        box = prediction.box
+        fields["box"] = [box.x, box.y, box.width, box.height]
+    return fields
+
+
+def _text(record: dict[str, Any]) -> str:
+    """Tab-separated: file, then the answer (or `error: why`), then the alternatives."""
+    if "error" in record:
+        return f"{record['file']}\terror: {record['error']}"
+    if "text" in record:
+        scores = " ".join(f"{c['label']}:{c['confidence']:.3f}" for c in record["characters"])
+        return f"{record['file']}\t{json.dumps(record['text'])}\t{scores}"
+    top_k = " ".join(f"{label}:{p:.3f}" for label, p in record["top_k"])
+    return f"{record['file']}\t{record['label']}\t{record['confidence']:.3f}\t{top_k}"
+
+
+def _resolve_with_mlflow(ref: str) -> Path:
+    """Imported only when a URI is given, so handrec itself never loads MLflow or Hydra."""
+    from experiments.models import resolve_model
+
+    return resolve_model(ref)
+
+
+if __name__ == "__main__":
+    sys.exit(main(resolve_model=_resolve_with_mlflow))

@@ -1,0 +1,403 @@
+"""The recognition page: its logic as plain functions, and the page itself through AppTest."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import keras
+import mlflow
+import numpy as np
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from experiments.models import (
+    ModelNotFound,
+    find_model,
+    has_store,
+    list_aliases,
+    list_experiments,
+    run_uri,
+)
+from handrec.app import figures, gallery
+from handrec.app.reading import Character, Failure, Line, attempt, read_bytes, read_image
+from handrec.app.settings import MAX_PIXELS_ENV, MODEL_ENV, Settings, from_env
+from handrec.errors import ConfigError, HandrecError
+from handrec.inference import Predictor, save_model
+from handrec.labels import DIGITS, UPPERCASE
+from handrec.models import build_model
+from handrec.models.seed_cnn import SeedCnnParams
+from handrec.preprocess import MAX_PIXELS, decode_image
+
+PAGE = Path(__file__).resolve().parents[1] / "src" / "handrec" / "app" / "page.py"
+TIMEOUT = 120
+
+
+def tiny_model(directory: Path) -> Path:
+    """An untrained 36-class seed CNN saved as the page expects: its answers are arbitrary but
+    fixed, which is all a test of the page needs."""
+    keras.utils.set_random_seed(0)
+    model = build_model(SeedCnnParams(filters=4, dense_units=16), len(DIGITS + UPPERCASE))
+    return save_model(model, DIGITS + UPPERCASE, directory)
+
+
+def png(image: np.ndarray) -> bytes:
+    ok, encoded = cv2.imencode(".png", image)
+    assert ok
+    return encoded.tobytes()
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory) -> Path:
+    return tiny_model(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture(scope="module")
+def predictor(model_file) -> Predictor:
+    return Predictor.load(model_file, top_k=5)
+
+
+@pytest.fixture(scope="module")
+def sample_png() -> bytes:
+    return png(gallery.character_samples()[0].image)
+
+
+# --- reading an input -------------------------------------------------------------------------
+
+
+def test_an_image_file_is_read_as_the_predictor_reads_it(predictor, sample_png):
+    result = read_bytes(sample_png, predictor, line=False, max_pixels=MAX_PIXELS)
+    assert isinstance(result, Character)
+    expected = predictor.predict(decode_image(sample_png))
+    assert result.prediction.label == expected.label
+    assert result.prediction.image.shape == (28, 28)
+    assert len(result.prediction.top_k) == 5
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [(b"", "Empty image file"), (b"%PDF-1.7 not a picture", "not a known image format")],
+)
+def test_a_file_that_is_no_image_says_so_in_words(predictor, data, words):
+    result = read_bytes(data, predictor, line=False, max_pixels=MAX_PIXELS)
+    assert isinstance(result, Failure)
+    assert words in result.message
+
+
+def test_an_image_over_the_pixel_limit_is_refused_and_names_the_setting(predictor, sample_png):
+    result = read_bytes(sample_png, predictor, line=False, max_pixels=100)
+    assert isinstance(result, Failure)
+    assert "too large" in result.message and MAX_PIXELS_ENV in result.message
+
+
+def test_a_blank_image_is_nothing_to_read(predictor):
+    result = read_image(np.full((60, 60), 255, np.uint8), predictor, line=False)
+    assert isinstance(result, Failure)
+    assert result.message.startswith("Nothing to read")
+
+
+def test_dark_strokes_on_a_transparent_png_are_read(predictor):
+    rgba = np.zeros((120, 120, 4), np.uint8)
+    cv2.line(rgba, (60, 15), (60, 105), (0, 0, 0, 255), 12)
+    result = read_bytes(png(rgba), predictor, line=False, max_pixels=MAX_PIXELS)
+    assert isinstance(result, Character)
+    assert result.image.shape == (120, 120)
+
+
+def test_a_line_read_as_one_character_is_flagged_to_suggest_line_mode(predictor, sample_png):
+    line = gallery.line_samples()[0].image
+    assert read_image(line, predictor, line=False).maybe_line
+    assert not read_bytes(sample_png, predictor, line=False, max_pixels=MAX_PIXELS).maybe_line
+
+
+def test_a_line_is_read_character_by_character_with_its_space(predictor):
+    sample = next(s for s in gallery.line_samples() if s.name == "HELLO 42")
+    result = read_image(sample.image, predictor, line=True)
+    assert isinstance(result, Line)
+    assert len(result.reading.characters) == 7
+    assert len(result.reading.text) == 8 and result.reading.text[5] == " "
+
+
+def test_attempt_turns_a_user_error_into_its_message():
+    def fails() -> None:
+        raise ConfigError("no such thing")
+
+    assert attempt(fails, "trying") == Failure("No such thing.")
+
+
+def test_attempt_turns_a_bug_into_plain_words_and_logs_the_traceback(caplog):
+    def breaks() -> None:
+        raise ZeroDivisionError("division by zero")
+
+    with caplog.at_level(logging.ERROR, logger="handrec.app"):
+        result = attempt(breaks, "reading x.png")
+    assert isinstance(result, Failure)
+    assert "Something went wrong while reading x.png" in result.message
+    assert "ZeroDivisionError" not in result.message
+    assert "ZeroDivisionError" in caplog.text
+
+
+# --- settings, figures, samples ---------------------------------------------------------------
+
+
+def test_settings_come_from_the_environment():
+    assert from_env({}) == Settings()
+    settings = from_env({MODEL_ENV: " m.keras ", MAX_PIXELS_ENV: "1_000_000"})
+    assert settings == Settings(model="m.keras", max_pixels=1_000_000)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "lots"])
+def test_a_bad_pixel_limit_fails_in_words(value):
+    with pytest.raises(ConfigError, match=MAX_PIXELS_ENV):
+        from_env({MAX_PIXELS_ENV: value})
+
+
+def test_enlarge_keeps_every_pixel_a_sharp_square():
+    image = np.arange(28 * 28, dtype=np.uint8).reshape(28, 28)
+    big = figures.enlarge(image, 6)
+    assert big.shape == (168, 168)
+    assert (big[6:12, 12:18] == image[1, 2]).all()
+
+
+def test_the_top_k_table_lists_the_most_likely_first(predictor, sample_png):
+    prediction = predictor.predict(decode_image(sample_png))
+    table = figures.top_k_table(prediction)
+    assert list(table["character"]) == [label for label, _ in prediction.top_k]
+    assert table["probability"].is_monotonic_decreasing
+
+
+def test_the_top_k_chart_keeps_a_fixed_0_to_100_percent_axis(predictor, sample_png):
+    """On an axis fitted to the data, five guesses of 3 % would all look certain."""
+    spec = figures.top_k_chart(predictor.predict(decode_image(sample_png))).to_dict()
+    bars = spec["layer"][0]["encoding"]
+    assert bars["x"]["scale"]["domain"][0] == 0 and bars["x"]["axis"]["values"][-1] == 1
+    assert bars["x"]["axis"]["format"] == "%"
+    assert bars["y"]["sort"] is None
+
+
+def test_boxes_are_drawn_in_colour_where_the_characters_are(predictor):
+    sample = gallery.line_samples()[0]
+    reading = predictor.read_line(sample.image)
+    picture = figures.draw_boxes(sample.image, reading.characters)
+    assert picture.shape == (*sample.image.shape, 3)
+    box = reading.characters[0].box
+    assert tuple(picture[box.y + box.height // 2, box.x]) == figures.BOX_COLOUR
+
+
+def test_samples_look_like_dark_ink_on_paper():
+    characters, lines = gallery.character_samples(), gallery.line_samples()
+    assert [s.name for s in characters] == list(gallery.CHARACTERS)
+    assert [s.name for s in lines] == list(gallery.LINES)
+    for sample in characters + lines:
+        assert sample.image.dtype == np.uint8 and sample.image.ndim == 2
+        assert np.median(sample.image) == 255 and sample.image.min() < 64
+
+
+# --- finding models in MLflow -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, model_file) -> tuple[str, list[str]]:
+    """A store with two finished training runs (the better one older), a sweep parent without
+    metrics, and the better run registered as digits@champion."""
+    root = tmp_path_factory.mktemp("store")
+    uri = f"sqlite:///{root}/mlflow.db"
+    client = mlflow.MlflowClient(uri)
+    experiment = client.create_experiment("handrec", (root / "artifacts").as_uri())
+    run_ids = []
+    for accuracy in (0.9, 0.5, None):
+        run = client.create_run(experiment)
+        if accuracy is not None:
+            client.log_metric(run.info.run_id, "val_accuracy", accuracy)
+            client.log_artifacts(run.info.run_id, str(model_file.parent), "keras")
+        client.set_terminated(run.info.run_id)
+        run_ids.append(run.info.run_id)
+    client.create_registered_model("digits")
+    version = client.create_model_version("digits", f"runs:/{run_ids[0]}/model", run_ids[0])
+    client.set_registered_model_alias("digits", "champion", version.version)
+    client.set_registered_model_alias("digits", "older", version.version)
+    return uri, run_ids
+
+
+def test_a_missing_local_store_is_not_created_by_looking(tmp_path):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    assert not has_store(uri)
+    assert list_aliases(uri) == [] and list_experiments(uri) == []
+    with pytest.raises(ModelNotFound, match="make run"):
+        find_model("handrec", "best", tracking_uri=uri)
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_find_model_picks_the_best_or_the_latest_run_that_trained(store):
+    uri, (best, latest, _parent) = store
+    assert find_model("handrec", "best", tracking_uri=uri) == f"runs:/{best}/model"
+    assert find_model("handrec", "latest", tracking_uri=uri) == f"runs:/{latest}/model"
+
+
+def test_an_unknown_experiment_or_metric_is_model_not_found(store):
+    uri, _ = store
+    with pytest.raises(ModelNotFound, match="no experiment 'nope'"):
+        find_model("nope", tracking_uri=uri)
+    with pytest.raises(ModelNotFound, match="no finished run with metric 'f1'"):
+        find_model("handrec", metric="f1", tracking_uri=uri)
+
+
+def test_aliases_are_listed_champion_first_and_resolve_to_their_run(store):
+    uri, (best, *_) = store
+    assert list_aliases(uri) == ["models:/digits@champion", "models:/digits@older"]
+    assert list_experiments(uri) == ["Default", "handrec"]
+    assert run_uri("models:/digits@champion", uri) == f"runs:/{best}/model"
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def page(monkeypatch, tmp_path, model_file):
+    """page(**env) → the page run once, with HANDREC_MODEL set to the tiny model unless given,
+    and an empty tracking store unless MLFLOW_TRACKING_URI is given."""
+
+    def start(**env: str) -> AppTest:
+        env = {
+            MODEL_ENV: str(model_file),
+            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/m.db",
+        } | env
+        for name, value in env.items():
+            if value:
+                monkeypatch.setenv(name, value)
+            else:
+                monkeypatch.delenv(name, raising=False)
+        st.cache_data.clear()
+        return AppTest.from_file(str(PAGE), default_timeout=TIMEOUT).run()
+
+    return start
+
+
+def shown(app: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in app.metric}
+
+
+def test_uploading_an_image_shows_its_prediction(page, predictor, sample_png):
+    app = page()
+    app.file_uploader(key="upload").set_value(("two.png", sample_png, "image/png")).run()
+    assert not app.exception
+    assert shown(app) == {"Prediction": predictor.predict(decode_image(sample_png)).label}
+    assert any("What the model saw" in str(image.captions) for image in app.image)
+
+
+def test_uploading_several_images_shows_each_result_and_each_failure(page, sample_png):
+    app = page()
+    files = [
+        ("good.png", sample_png, "image/png"),
+        ("notes.txt", b"shopping list", "text/plain"),
+        ("empty.png", b"", "image/png"),
+    ]
+    app.file_uploader(key="upload").set_value(files).run()
+    assert not app.exception
+    assert len(app.metric) == 1
+    errors = [error.value for error in app.error]
+    assert errors == [
+        "**notes.txt**: Cannot decode image: not a known image format.",
+        "**empty.png**: Empty image file: there are no bytes to decode.",
+    ]
+
+
+def test_a_huge_image_is_refused_with_the_limit(page, sample_png):
+    app = page(**{MAX_PIXELS_ENV: "1000"})
+    app.file_uploader(key="upload").set_value(("big.png", sample_png, "image/png")).run()
+    (error,) = app.error
+    assert "too large" in error.value and "the limit is 1,000" in error.value
+
+
+def test_without_any_model_the_page_says_how_to_train_one(page):
+    app = page(**{MODEL_ENV: ""})
+    assert not app.exception
+    assert "No model to read with" in app.error[0].value
+    assert [code.value for code in app.code] == ["make run"]
+    assert not app.file_uploader
+
+
+def test_a_missing_model_file_is_named_with_the_fix(page, tmp_path):
+    app = page(**{MODEL_ENV: str(tmp_path / "nope.keras")})
+    assert "Model not found" in app.error[0].value and "nope.keras" in app.error[0].value
+    assert [code.value for code in app.code] == ["make run"]
+
+
+def test_the_model_is_loaded_once_not_on_every_rerun(page, monkeypatch, tmp_path):
+    fresh = tiny_model(tmp_path / "fresh")
+    loads = []
+    original = Predictor.load.__func__
+
+    def counting(cls, *args, **kwargs):
+        loads.append(args[0])
+        return original(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Predictor, "load", classmethod(counting))
+    app = page(**{MODEL_ENV: str(fresh)})
+    app.toggle[0].set_value(True).run()
+    app.button(key="sample-HELLO 42").click().run()
+    assert not app.exception
+    assert loads == [fresh]
+
+
+def test_picking_a_sample_shows_its_prediction(page):
+    app = page()
+    assert "Nothing drawn yet" in " ".join(info.value for info in app.info)
+    app.button(key="sample-A").click().run()
+    assert not app.exception
+    assert list(shown(app)) == ["Prediction"]
+    assert "Sample A" in " ".join(markdown.value for markdown in app.markdown)
+
+
+def test_a_line_sample_shows_the_text_and_one_image_per_character(page):
+    app = page()
+    app.toggle[0].set_value(True).run()
+    app.button(key="sample-HELLO 42").click().run()
+    assert not app.exception
+    (text,) = [code.value for code in app.code]
+    assert len(text) == 8 and text[5] == " "
+    captions = [caption for image in app.image for caption in image.captions]
+    assert "Where each character was found, and what the model read" in captions
+
+
+def test_the_best_run_of_an_experiment_can_be_chosen(page, store):
+    uri, (best, latest, _) = store
+    app = page(**{"MLFLOW_TRACKING_URI": uri})
+    app.radio(key="source").set_value("A run of an experiment").run()
+    assert not app.exception
+    assert f"runs:/{best}/model" in " ".join(caption.value for caption in app.caption)
+    app.radio[1].set_value("latest").run()
+    assert f"runs:/{latest}/model" in " ".join(caption.value for caption in app.caption)
+    app.button(key="sample-7").click().run()
+    assert list(shown(app)) == ["Prediction"]
+
+
+def test_without_a_model_file_the_champion_alias_is_the_default(page, store):
+    uri, (best, *_) = store
+    app = page(**{MODEL_ENV: "", "MLFLOW_TRACKING_URI": uri})
+    assert not app.exception and not app.error
+    assert app.radio(key="source").value == "A registered model"
+    assert app.selectbox[0].value == "models:/digits@champion"
+    assert f"runs:/{best}/model" in " ".join(caption.value for caption in app.caption)
+
+
+def test_the_model_file_path_can_be_changed_on_the_page(page, model_file):
+    app = page(**{MODEL_ENV: ""})
+    app.radio(key="source").set_value("A .keras file").run()
+    assert "No model file given" in app.error[0].value
+    app.text_input[0].input(str(model_file.parent)).run()
+    assert not app.error
+    assert f"`{model_file.parent}`" in " ".join(caption.value for caption in app.caption)
+
+
+def test_a_handrec_error_never_shows_a_traceback(page, monkeypatch, sample_png):
+    def broken(*_args, **_kwargs):
+        raise HandrecError("the model is broken")
+
+    monkeypatch.setattr(Predictor, "predict", broken)
+    app = page()
+    app.file_uploader(key="upload").set_value(("two.png", sample_png, "image/png")).run()
+    assert not app.exception
+    assert app.error[0].value == "**two.png**: The model is broken."

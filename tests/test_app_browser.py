@@ -1,0 +1,168 @@
+"""The page in a real browser: `streamlit run` on a free loopback port, driven by headless
+Chromium through Playwright. Skipped, saying how to install them, where either is missing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from handrec.app import gallery
+from handrec.app.settings import MODEL_ENV
+from handrec.inference import Predictor
+from handrec.preprocess import decode_image
+from tests.test_app import PAGE, png, tiny_model
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+INSTALL = "install them with `apt-get install chromium` and `pip install playwright`"
+START_TIMEOUT = 120
+ANSWER_TIMEOUT_MS = 120_000
+SCREENSHOT = Path("/tmp/handrec_page.png")
+
+
+def chromium() -> str:
+    """The system Chromium (Playwright's own browsers are never downloaded), or skip."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.skip(f"browser test needs Chromium and Playwright: no Chromium found; {INSTALL}")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"streamlit exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"streamlit did not answer within {START_TIMEOUT}s:\n{log.read_text()[-3000:]}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory) -> Path:
+    return tiny_model(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, model_file) -> Iterator[str]:
+    """The page served by `streamlit run` with the tiny model; stopped whatever happens."""
+    root = tmp_path_factory.mktemp("server")
+    url = f"http://127.0.0.1:{free_port()}"
+    env = {
+        **os.environ,
+        MODEL_ENV: str(model_file),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{root}/no-store.db",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    command = [sys.executable, "-m", "streamlit", "run", str(PAGE), "--server.headless", "true"]
+    command += ["--server.address", "127.0.0.1", "--server.port", url.rsplit(":", 1)[1]]
+    command += ["--browser.gatherUsageStats", "false"]
+    log = root / "server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
+        try:
+            wait_until_healthy(url, process, log)
+            yield url
+        finally:
+            stop(process)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip(f"browser test needs Chromium and Playwright: no playwright; {INSTALL}")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh tab on the page, once its title and file uploader have rendered."""
+    tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+    tab.set_default_timeout(ANSWER_TIMEOUT_MS)
+    tab.goto(server)
+    tab.get_by_text("Handwritten character recognition").wait_for()
+    tab.locator('input[type="file"]').wait_for(state="attached")
+    yield tab
+    tab.close()
+
+
+def upload(page, name: str, data: bytes, mime: str) -> None:
+    page.locator('input[type="file"]').set_input_files(
+        {"name": name, "mimeType": mime, "buffer": data}
+    )
+
+
+def test_an_uploaded_image_shows_its_prediction(page, model_file, tmp_path):
+    image = png(gallery.character_samples()[0].image)
+    upload(page, "two.png", image, "image/png")
+    answer = page.get_by_test_id("stMetricValue").first
+    answer.wait_for()
+    expected = Predictor.load(model_file).predict(decode_image(image)).label
+    assert answer.inner_text().strip() == expected
+    page.get_by_text("What the model saw").first.wait_for()
+    page.get_by_test_id("stVegaLiteChart").first.wait_for()
+    page.wait_for_timeout(1500)  # let the chart finish drawing before the picture
+    page.screenshot(path=tmp_path / "page.png", full_page=True)
+    shutil.copyfile(tmp_path / "page.png", SCREENSHOT)
+    assert (tmp_path / "page.png").stat().st_size > 10_000
+
+
+def test_a_file_that_is_no_image_shows_a_message_not_a_traceback(page):
+    upload(page, "notes.txt", b"shopping list", "text/plain")
+    page.get_by_text("not a known image format").wait_for()
+    assert "Traceback" not in page.content()
+
+
+def test_a_drawing_on_the_canvas_shows_a_prediction(page):
+    page.get_by_role("tab", name="Draw").click()
+    canvas = page.locator("canvas").last
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x, y + box["height"] * 0.6, steps=20)
+    page.mouse.up()
+    page.get_by_text("Your drawing").wait_for()
+    assert page.get_by_test_id("stMetricValue").first.inner_text().strip()

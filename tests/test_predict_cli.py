@@ -1,0 +1,169 @@
+"""`python -m handrec.predict`: one line per file, failures reported and counted, JSON, lines."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from handrec.inference import save_model
+from handrec.labels import DIGITS, UPPERCASE
+from handrec.models import build_model
+from handrec.models.seed_cnn import SeedCnnParams
+from handrec.predict import main
+
+CLASSES = DIGITS + UPPERCASE
+
+
+def write_text_image(path: Path, text: str, width: int = 90) -> Path:
+    image = np.full((90, width), 235, np.uint8)
+    cv2.putText(image, text, (10, 70), cv2.FONT_HERSHEY_SIMPLEX, 2, 20, 5)
+    cv2.imwrite(str(path), image)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> str:
+    """A small seed_cnn, untrained: the CLI's job is the plumbing, not the accuracy."""
+    network = build_model(SeedCnnParams(filters=2, dense_units=4), len(CLASSES))
+    directory = tmp_path_factory.mktemp("model")
+    return str(save_model(network, CLASSES, directory))
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("images")
+    (root / "garbage.png").write_bytes(b"not an image at all")
+    cv2.imwrite(str(root / "blank.png"), np.full((40, 40), 255, np.uint8))
+    return {
+        "seven": str(write_text_image(root / "seven.png", "7")),
+        "k": str(write_text_image(root / "k.jpg", "K")),
+        "line": str(write_text_image(root / "line.png", "HI 42", width=340)),
+        "garbage": str(root / "garbage.png"),
+        "blank": str(root / "blank.png"),
+        "missing": str(root / "missing.png"),
+    }
+
+
+def run(capsys, *argv: str, resolve_model=None) -> tuple[int, list[str], str]:
+    code = main(list(argv), resolve_model=resolve_model)
+    out, err = capsys.readouterr()
+    return code, out.splitlines(), err
+
+
+def test_prints_file_prediction_confidence_and_top_3_for_each_image(capsys, model, files):
+    code, lines, _ = run(capsys, "--model", model, files["seven"], files["k"])
+    assert code == 0
+    assert [line.split("\t")[0] for line in lines] == [files["seven"], files["k"]]
+    _, label, confidence, top = lines[0].split("\t")
+    assert label in CLASSES
+    assert 0 < float(confidence) <= 1
+    assert len(top.split()) == 3
+
+
+def test_a_file_that_fails_says_why_and_the_others_are_still_read(capsys, model, files):
+    code, lines, _ = run(capsys, "--model", model, files["seven"], files["garbage"], files["k"])
+    assert code == 1
+    assert len(lines) == 3
+    assert lines[1] == f"{files['garbage']}\terror: cannot decode image: not a known image format"
+
+
+def test_a_missing_file_is_reported_as_unreadable(capsys, model, files):
+    code, lines, _ = run(capsys, "--model", model, files["missing"])
+    assert code == 1
+    assert "error: cannot read file" in lines[0]
+
+
+def test_a_blank_image_is_nothing_to_read_not_a_guess(capsys, model, files):
+    code, lines, _ = run(capsys, "--model", model, files["blank"])
+    assert code == 1
+    assert "nothing to read" in lines[0]
+
+
+def test_json_gives_one_object_per_file_with_the_top_k(capsys, model, files):
+    _, lines, _ = run(capsys, "--json", "--top-k", "5", "--model", model, files["seven"])
+    record = json.loads(lines[0])
+    assert record["file"] == files["seven"]
+    assert record["label"] == record["top_k"][0][0]
+    assert len(record["top_k"]) == 5
+
+
+def test_json_reports_a_failure_with_its_reason(capsys, model, files):
+    code, lines, _ = run(capsys, "--json", "--model", model, files["garbage"])
+    assert code == 1
+    assert json.loads(lines[0])["error"].startswith("cannot decode image")
+
+
+def test_line_mode_reads_each_character_and_the_space(capsys, model, files):
+    _, lines, _ = run(capsys, "--line", "--json", "--model", model, files["line"])
+    record = json.loads(lines[0])
+    assert len(record["text"]) == 5
+    assert record["text"][2] == " "
+    assert [len(c["box"]) for c in record["characters"]] == [4, 4, 4, 4]
+
+
+def test_line_mode_text_output_quotes_the_text_and_scores_each_character(capsys, model, files):
+    _, lines, _ = run(capsys, "--line", "--model", model, files["line"])
+    _, text, scores = lines[0].split("\t")
+    assert len(json.loads(text)) == 5
+    assert len(scores.split()) == 4
+
+
+def test_an_unloadable_model_exits_2_with_one_line_on_stderr(capsys, files, tmp_path):
+    code, lines, err = run(capsys, "--model", str(tmp_path / "absent.keras"), files["seven"])
+    assert code == 2
+    assert lines == []
+    assert err.startswith("error: model not found") and err.count("\n") == 1
+
+
+def test_a_model_uri_is_opened_through_the_resolver(capsys, model, files):
+    asked = []
+
+    def resolver(ref: str) -> Path:
+        asked.append(ref)
+        return Path(model).parent
+
+    code, _, _ = run(capsys, "--model", "runs:/abc/model", files["seven"], resolve_model=resolver)
+    assert code == 0
+    assert asked == ["runs:/abc/model"]
+
+
+def test_a_local_path_never_reaches_the_resolver(capsys, model, files):
+    def resolver(ref: str) -> Path:
+        raise AssertionError(f"resolver called with {ref}")
+
+    code, _, _ = run(capsys, "--model", model, files["seven"], resolve_model=resolver)
+    assert code == 0
+
+
+def test_a_model_uri_without_a_resolver_is_a_one_line_error(capsys, files):
+    code, _, err = run(capsys, "--model", "models:/digits@champion", files["seven"])
+    assert code == 2
+    assert "models:/digits@champion" in err and err.count("\n") == 1
+
+
+def test_a_resolver_failure_is_a_one_line_error(capsys, files):
+    def resolver(ref: str) -> Path:
+        raise RuntimeError("Run 'abc' not found\nTraceback details")
+
+    code, _, err = run(capsys, "--model", "runs:/abc/model", files["seven"], resolve_model=resolver)
+    assert code == 2
+    assert err == "error: cannot resolve runs:/abc/model: Run 'abc' not found\n"
+
+
+def test_runs_as_a_module_without_importing_mlflow_or_hydra(model, files):
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "handrec.predict", "--model", model, files["k"]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith(files["k"])
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()}
+    assert not {name for name in imported if name.split(".")[0] in ("mlflow", "hydra")}
