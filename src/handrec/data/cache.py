@@ -1,0 +1,108 @@
+"""An on-disk cache of prepared data sets, so a large source is parsed once, not on every run.
+
+An entry is a folder of three .npy files (x uint8, y int64, class names) named by a hash of what
+it was built from: the source files' identity (path, size, mtime_ns) and the spec's settings. A
+changed file or setting gives another key, hence a rebuild. Plain .npy, not .npz, because it loads
+with one read (the 372,450 A–Z letters in ~0.2 s, an .npz takes 3x longer). An entry is written
+into a temporary folder and renamed into place, so a crash never leaves a half-written entry
+under a valid name; one that is unreadable anyway (truncated, deleted files) is rebuilt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from handrec.data.dataset import Dataset
+from handrec.errors import DataError
+from handrec.labels import LabelSpace
+
+log = logging.getLogger(__name__)
+
+CACHE_ENV = "HANDREC_CACHE"
+DEFAULT_CACHE = Path("~/.cache/handrec")
+FORMAT = 1
+"""Bump when the layout of an entry changes, so old entries are ignored."""
+_PARTS = ("x", "y", "classes")
+
+_UNREADABLE = (OSError, EOFError, ValueError, DataError)
+
+
+def cache_root(cache_dir: str | None) -> Path:
+    """`cache_dir` if given, else $HANDREC_CACHE, else ~/.cache/handrec."""
+    chosen = cache_dir or os.environ.get(CACHE_ENV) or DEFAULT_CACHE
+    return Path(chosen).expanduser()
+
+
+def file_identity(path: Path) -> list[str | int]:
+    """Absolute path, size and mtime_ns: cheap to read, and any rewrite of the file changes it."""
+    stat = path.stat()
+    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+
+
+def settings_of(spec: Any) -> dict[str, Any]:
+    """A spec's fields that shape the data (all but where the cache lives)."""
+    return {k: v for k, v in dataclasses.asdict(spec).items() if k != "cache_dir"}
+
+
+def cached(
+    cache_dir: str | None, name: str, key_parts: Sequence[Any], build: Callable[[], Dataset]
+) -> Dataset:
+    """The data set for `key_parts` from the cache, or `build()` it and store it.
+
+    `key_parts` must be JSON-serialisable; `name` only makes entries readable in a listing.
+    An unreadable entry is rebuilt with a warning.
+    """
+    path = cache_root(cache_dir) / f"{name}-{_digest(name, key_parts)}"
+    if path.is_dir():
+        try:
+            data = _read(path)
+        except _UNREADABLE as error:
+            log.warning("cache entry %s is unreadable (%s); rebuilding it", path, error)
+        else:
+            log.info("%s: loaded %d samples from cache %s", name, len(data), path)
+            return data
+    log.info("%s: preparing data (not cached yet)", name)
+    data = build()
+    try:
+        _write(path, data)
+    except OSError as error:
+        log.warning(
+            "cannot write cache entry %s (%s): set cache_dir or $%s", path, error, CACHE_ENV
+        )
+    else:
+        log.info("%s: cached %d samples in %s", name, len(data), path)
+    return data
+
+
+def _digest(name: str, key_parts: Sequence[Any]) -> str:
+    text = json.dumps([FORMAT, name, list(key_parts)], sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
+
+
+def _read(path: Path) -> Dataset:
+    x, y, classes = (np.load(path / f"{part}.npy", allow_pickle=False) for part in _PARTS)
+    return Dataset(x, y, LabelSpace(tuple(classes.tolist())))
+
+
+def _write(path: Path, data: Dataset) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}-"))
+    try:
+        arrays = (data.x, data.y, np.array(data.labels.classes))
+        for part, array in zip(_PARTS, arrays, strict=True):
+            np.save(temporary / f"{part}.npy", array, allow_pickle=False)
+        shutil.rmtree(path, ignore_errors=True)
+        os.replace(temporary, path)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
