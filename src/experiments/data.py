@@ -1,13 +1,30 @@
-"""Turns the data config into one Dataset on the run's label space."""
+"""Turns the data config into one Dataset on the run's label space — and lets a user look at it.
+
+    python -m experiments.data [overrides ...] [--grid samples.png] [--per-class 12]
+
+prepares the configured data (filling the cache), prints per-class counts and split sizes, and
+writes a PNG grid of samples per class, so a user can look before training.
+"""
 
 from __future__ import annotations
 
+import argparse
 import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
 
+import numpy as np
+from hydra import compose, initialize_config_dir
+
+from experiments import schema
 from experiments.schema import DataConfig
 from handrec.data.dataset import Dataset, concat
 from handrec.data.sources import load
+from handrec.data.split import Splits, split
+from handrec.errors import HandrecError
 from handrec.labels import LabelSpace
+from handrec.plots import samples_figure
 
 log = logging.getLogger(__name__)
 
@@ -25,3 +42,64 @@ def load_data(data: DataConfig, classes: str) -> Dataset:
             log.info("source %s: dropped %d samples of classes outside %s", key, dropped, classes)
         parts.append(part)
     return concat(parts)
+
+
+def describe(data: Dataset, parts: Splits) -> str:
+    """A table of samples per class in each part, then the totals."""
+    lines = [f"{'class':>5} {'all':>8} {'train':>8} {'val':>8} {'test':>8}"]
+    columns = [data.counts(), parts.train.counts(), parts.val.counts(), parts.test.counts()]
+    for name in data.labels.classes:
+        lines.append(f"{name:>5} " + " ".join(f"{c[name]:>8,}" for c in columns))
+    lines.append(
+        f"{'total':>5} "
+        + " ".join(
+            f"{n:>8,}" for n in (len(data), len(parts.train), len(parts.val), len(parts.test))
+        )
+    )
+    return "\n".join(lines)
+
+
+def write_grid(data: Dataset, path: Path, per_class: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    by_class = {}
+    for label, name in enumerate(data.labels.classes):
+        members = np.flatnonzero(data.y == label)
+        chosen = rng.choice(members, size=min(per_class, len(members)), replace=False)
+        by_class[name] = data.x[np.sort(chosen)]
+    samples_figure(by_class).savefig(path, dpi=100)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.data",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("overrides", nargs="*", help="config overrides, e.g. data=emnist_36")
+    parser.add_argument(
+        "--grid",
+        type=Path,
+        default=Path("samples.png"),
+        help="where to write the sample grid (default samples.png)",
+    )
+    parser.add_argument("--per-class", type=int, default=12, help="samples per class in the grid")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    schema.register()
+    try:
+        with initialize_config_dir(str(schema.PROJECT_ROOT / "conf"), version_base="1.3"):
+            settings = schema.settings(compose("config", overrides=args.overrides))
+        data = load_data(settings.data, settings.classes)
+        parts = split(data, settings.data.split)
+    except HandrecError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"data={settings.data.name}  fingerprint {data.fingerprint()}")
+    print(describe(data, parts))
+    write_grid(data, args.grid, args.per_class, settings.seed)
+    print(f"samples per class: {args.grid}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -44,3 +44,23 @@ def learning_curves_figure(history: dict[str, list[float]]) -> Figure:
         ax.legend()
     fig.tight_layout()
     return fig
+
+
+def samples_figure(images_by_class: dict[str, np.ndarray]) -> Figure:
+    """One row per class: its name, then its sample images side by side."""
+    rows = [(name, images) for name, images in images_by_class.items() if len(images)]
+    columns = max((len(images) for _, images in rows), default=1)
+    fig, axes = plt.subplots(
+        max(len(rows), 1),
+        columns,
+        figsize=(0.6 * columns + 0.6, 0.6 * len(rows) + 0.4),
+        squeeze=False,
+    )
+    for ax in axes.flat:
+        ax.axis("off")
+    for row, (name, images) in enumerate(rows):
+        axes[row, 0].set_title(name, loc="left", fontsize=8, pad=2)
+        for column, image in enumerate(images):
+            axes[row, column].imshow(image, cmap="gray", vmin=0, vmax=255)
+    fig.tight_layout(pad=0.2)
+    return fig

@@ -1,0 +1,25 @@
+"""`python -m experiments.data`: look at the configured data before training."""
+
+from experiments.data import main
+from tests.conftest import TINY
+
+DATA = [o for o in TINY if o.startswith("data.")]
+
+
+def test_prints_counts_per_class_and_split_sizes(tmp_path, capsys):
+    assert main([*DATA, "--grid", str(tmp_path / "grid.png")]) == 0
+    out = capsys.readouterr().out
+    assert "data=sample" in out
+    assert "    A       12        6        3        3" in out
+    assert "total      432      216      108      108" in out
+
+
+def test_writes_a_png_grid_of_samples_per_class(tmp_path):
+    grid = tmp_path / "grid.png"
+    main([*DATA, "--grid", str(grid), "--per-class", "3"])
+    assert grid.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_bad_setting_is_one_line_and_exit_status_2(tmp_path, capsys):
+    assert main([*DATA, "data.split.val=2", "--grid", str(tmp_path / "g.png")]) == 2
+    assert capsys.readouterr().err.strip() == "error: data.split.val must be in (0, 1), got 2.0"
