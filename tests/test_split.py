@@ -56,3 +56,36 @@ def test_a_class_too_small_to_stratify_is_named():
     y[:18] = 1
     with pytest.raises(DataError, match=r"\['A'\]"):
         split(Dataset(data.x, y, data.labels), SplitSpec())
+
+
+def test_k_fold_keeps_one_test_part_for_every_fold():
+    data = balanced(40)
+    tests = [ids(split(data, SplitSpec(test=0.25, folds=3, fold=k)).test) for k in range(3)]
+    assert tests[0] == tests[1] == tests[2]
+    assert tests[0] == ids(split(data, SplitSpec(test=0.25)).test)
+
+
+def test_k_fold_validation_parts_partition_the_rest():
+    data = balanced(40)
+    parts = [split(data, SplitSpec(test=0.25, folds=3, fold=k)) for k in range(3)]
+    vals = [ids(p.val) for p in parts]
+    assert not (vals[0] & vals[1] or vals[0] & vals[2] or vals[1] & vals[2])
+    assert set().union(*vals) == ids(parts[0].train) | vals[0]
+    for part in parts:
+        assert not ids(part.train) & ids(part.val)
+
+
+def test_k_fold_validation_keeps_the_class_proportions():
+    parts = split(balanced(40), SplitSpec(test=0.25, folds=3, fold=1))
+    assert list(parts.val.counts().values()) == [10] * 4
+
+
+@pytest.mark.parametrize(("folds", "fold"), [(3, 3), (3, -1), (0, 1), (-2, 0)])
+def test_a_fold_outside_the_folds_is_refused(folds, fold):
+    with pytest.raises(ConfigError, match="data.split.fold"):
+        SplitSpec(folds=folds, fold=fold)
+
+
+def test_more_folds_than_samples_of_a_class_is_named():
+    with pytest.raises(DataError, match="folds=5"):
+        split(balanced(5), SplitSpec(test=0.2, folds=5))

@@ -86,7 +86,12 @@ def run(
         model = build_model(settings.model, len(data.labels))
         mlflow.log_param("model.parameters", model.count_params())
         history = fit(
-            model, parts.train, parts.val, settings.train, settings.seed, callbacks=[EpochLogger()]
+            model,
+            parts.train,
+            parts.val,
+            settings.train,
+            settings.seed,
+            callbacks=[EpochLogger(), *callbacks],
         )
 
         result = evaluate(model, parts.test)

@@ -1,41 +1,124 @@
-"""Groups a --multirun sweep's jobs under one MLflow parent run."""
+"""Many runs at once: the parent run that groups them (a --multirun sweep's jobs, a search's
+trials, repeats), and what a sweep sets up before its jobs start.
+
+A sweep's jobs may run in other processes (joblib, a local Ray); they find their parent, and
+their share of the cores, through environment variables that the workers inherit from the
+launching process.
+"""
 
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
+import joblib
 import mlflow
+from hydra import compose, initialize_config_dir
 from hydra.experimental.callback import Callback
+from mlflow.entities import Run
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.schema import TrackingConfig
+from experiments.schema import PROJECT_ROOT, TrackingConfig, register
 from experiments.tracking import PARENT_RUN_ENV, connect
+from handrec.errors import HandrecError
+
+PARENT_TAG = "handrec.sweep"
+# Hydra launcher plugins that are optional extras of this project: plugin package → extra.
+OPTIONAL_LAUNCHERS = {"hydra_plugins.hydra_ray_launcher": "ray"}
+THREAD_ENV = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
+
+
+class LauncherMissing(HandrecError):
+    """The chosen Hydra launcher's plugin is not installed."""
+
+
+@dataclass(frozen=True)
+class ParentRun:
+    """An MLflow run whose children are the runs of one sweep, search or repeat."""
+
+    run_id: str
+
+    @classmethod
+    def open(cls, experiment_id: str, name: str, tags: Mapping[str, str]) -> ParentRun:
+        run = mlflow.MlflowClient().create_run(
+            experiment_id, run_name=name, tags={PARENT_TAG: "parent", **tags}
+        )
+        return cls(run.info.run_id)
+
+    @classmethod
+    def reopen(cls, run_id: str) -> ParentRun:
+        """The parent of an earlier, interrupted invocation, running again."""
+        mlflow.MlflowClient().update_run(run_id, status="RUNNING")
+        return cls(run_id)
+
+    def children(self) -> list[Run]:
+        client = mlflow.MlflowClient()
+        return client.search_runs(
+            [client.get_run(self.run_id).info.experiment_id],
+            filter_string=f"tags.mlflow.parentRunId = '{self.run_id}'",
+        )
+
+    def children_status(self) -> str:
+        """FAILED when a child failed, KILLED when one was cut off, else FINISHED."""
+        statuses = {child.info.status for child in self.children()}
+        if "FAILED" in statuses:
+            return "FAILED"
+        return "KILLED" if statuses & {"RUNNING", "KILLED"} else "FINISHED"
+
+    def close(self, status: str) -> None:
+        """Counts the children in tags and ends the run with `status`."""
+        statuses = [child.info.status for child in self.children()]
+        client = mlflow.MlflowClient()
+        client.set_tag(self.run_id, "jobs", str(len(statuses)))
+        client.set_tag(self.run_id, "jobs_failed", str(statuses.count("FAILED")))
+        client.set_terminated(self.run_id, status)
+
+
+@contextmanager
+def ending_on_error(parent: ParentRun) -> Iterator[ParentRun]:
+    """For drivers: the parent ends KILLED on Ctrl-C and FAILED on an error, as a run does."""
+    try:
+        yield parent
+    except KeyboardInterrupt:
+        parent.close("KILLED")
+        raise
+    except BaseException as err:
+        message = str(err).splitlines()[0] if str(err) else ""
+        mlflow.MlflowClient().set_tag(parent.run_id, "error", f"{type(err).__name__}: {message}")
+        parent.close("FAILED")
+        raise
 
 
 class SweepParentRun(Callback):
-    """Opens the parent run before the first job and closes it after the last.
+    """Prepares a --multirun sweep: checks its launcher, shares the cores among parallel jobs,
+    and opens the parent run before the first job and closes it after the last.
 
-    Jobs find the parent through an environment variable, which also reaches launcher
-    subprocesses. The parent ends FAILED when a child failed, KILLED when the sweep was cut off.
+    The parent ends FAILED when a child failed, KILLED when the sweep was cut off.
     """
 
     def __init__(self) -> None:
-        self.run_id: str | None = None
+        self.parent: ParentRun | None = None
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        try:
+            require_launcher(config.hydra.launcher, config.hydra.runtime.choices["hydra/launcher"])
+        except LauncherMissing as err:
+            sys.exit(f"error: {err}")  # Hydra turns a callback's exceptions into warnings
+        share_cores(config.hydra.launcher)
         tracking = TrackingConfig(**OmegaConf.to_container(config.tracking, resolve=True))
-        experiment_id = connect(tracking)
         sweep_dir = os.path.basename(str(config.hydra.sweep.dir))
-        overrides = " ".join(config.hydra.overrides.task)
-        run = mlflow.MlflowClient().create_run(
-            experiment_id,
-            run_name=f"sweep {sweep_dir}",
-            tags={"handrec.sweep": "parent", "overrides": overrides},
+        self.parent = ParentRun.open(
+            connect(tracking),
+            f"sweep {sweep_dir}",
+            {"overrides": " ".join(config.hydra.overrides.task)},
         )
-        self.run_id = run.info.run_id
-        os.environ[PARENT_RUN_ENV] = self.run_id
+        os.environ[PARENT_RUN_ENV] = self.parent.run_id
         atexit.register(self.close)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
@@ -43,22 +126,50 @@ class SweepParentRun(Callback):
 
     def close(self) -> None:
         """Idempotent: runs at the sweep's end, or at exit when a job error ended it early."""
-        if self.run_id is None:
+        if self.parent is None:
             return
-        client = mlflow.MlflowClient()
-        children = client.search_runs(
-            [client.get_run(self.run_id).info.experiment_id],
-            filter_string=f"tags.mlflow.parentRunId = '{self.run_id}'",
-        )
-        statuses = [child.info.status for child in children]
-        client.set_tag(self.run_id, "jobs", str(len(statuses)))
-        client.set_tag(self.run_id, "jobs_failed", str(statuses.count("FAILED")))
-        if "FAILED" in statuses:
-            status = "FAILED"
-        elif "RUNNING" in statuses or "KILLED" in statuses:
-            status = "KILLED"
-        else:
-            status = "FINISHED"
-        client.set_terminated(self.run_id, status)
+        self.parent.close(self.parent.children_status())
         os.environ.pop(PARENT_RUN_ENV, None)
-        self.run_id = None
+        self.parent = None
+
+
+def compose_run_config(overrides: Sequence[str]) -> DictConfig:
+    """The run config exactly as `python -m experiments.run <overrides>` composes it, for
+    drivers that call experiments.run.run in-process."""
+    register()
+    with initialize_config_dir(str(PROJECT_ROOT / "conf"), version_base="1.3"):
+        return compose("config", overrides=list(overrides))
+
+
+def require_launcher(launcher: DictConfig, choice: str) -> None:
+    """Fails in one line, naming the extra to install, when a launcher's plugin is missing."""
+    package = ".".join(str(launcher._target_).split(".")[:2])
+    if package in OPTIONAL_LAUNCHERS and importlib.util.find_spec(package) is None:
+        extra = OPTIONAL_LAUNCHERS[package]
+        raise LauncherMissing(
+            f"hydra/launcher={choice} needs the optional dependencies '{extra}': "
+            f'pip install -e ".[{extra}]"'
+        )
+
+
+def share_cores(launcher: DictConfig) -> None:
+    """Gives each parallel job its share of the cores as TensorFlow's (and OpenMP's) threads.
+
+    Without it every job sizes its thread pools for the whole machine and they fight over the
+    cores. Workers inherit the environment; a value the user set is kept.
+    """
+    threads = threads_per_job(launcher, joblib.cpu_count())
+    if threads is None:
+        return
+    for name in THREAD_ENV:
+        os.environ.setdefault(name, str(threads))
+
+
+def threads_per_job(launcher: DictConfig, cpus: int) -> int | None:
+    """joblib: the cores divided among its workers; Ray: each task's num_cpus; else None."""
+    if "n_jobs" in launcher:
+        n_jobs = launcher.n_jobs
+        workers = n_jobs if n_jobs > 0 else cpus + 1 + n_jobs  # joblib's -1: one per core
+        return max(1, cpus // max(1, workers))
+    num_cpus = OmegaConf.select(launcher, "ray.remote.num_cpus")
+    return None if num_cpus is None else max(1, int(num_cpus))

@@ -6,7 +6,7 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -16,14 +16,17 @@ import mlflow
 import numpy as np
 import requests
 import tensorflow as tf
+from filelock import FileLock
 from matplotlib.figure import Figure
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
+from sqlalchemy.engine import make_url
 
 from experiments.schema import PROJECT_ROOT, TrackingConfig
 from handrec.errors import HandrecError
 
 PARENT_RUN_ENV = "HANDREC_PARENT_RUN_ID"
+_FIRST_USE_TIMEOUT_S = 300  # creating the tables takes seconds; this is a stuck lock
 
 
 class TrackingError(HandrecError):
@@ -37,7 +40,8 @@ def connect(tracking: TrackingConfig) -> str:
     """
     check_reachable(tracking.uri)
     mlflow.set_tracking_uri(tracking.uri)
-    client = mlflow.MlflowClient()
+    with _first_use_lock(tracking.uri):
+        client = mlflow.MlflowClient()
     try:
         experiment = client.get_experiment_by_name(tracking.experiment)
         if experiment is not None:
@@ -64,12 +68,33 @@ def check_reachable(uri: str) -> None:
                 "server or set tracking.uri to a reachable store"
             ) from err
     elif scheme == "sqlite":
-        Path(urlparse(uri).path).parent.mkdir(parents=True, exist_ok=True)
+        database = _sqlite_file(uri)
+        if database is not None:
+            database.parent.mkdir(parents=True, exist_ok=True)
     elif scheme not in ("file", "databricks", "postgresql", "mysql", "mssql", ""):
         raise TrackingError(
             f"tracking.uri={uri} has an unknown scheme {scheme!r}: use sqlite:///, "
             "http(s)://, file:// or a database URI"
         )
+
+
+def _first_use_lock(uri: str) -> AbstractContextManager:
+    """Lets one process at a time open a sqlite store (MLflow opens it once per process).
+
+    Opening a new store creates and migrates its tables; jobs started in parallel on a fresh
+    file otherwise race ("table ... already exists", "duplicate column"). Once the tables
+    exist, MLflow's busy timeout (20 s) makes concurrent writers wait their turn.
+    """
+    database = _sqlite_file(uri) if urlparse(uri).scheme == "sqlite" else None
+    if database is None:
+        return nullcontext()
+    return FileLock(f"{database}.lock", timeout=_FIRST_USE_TIMEOUT_S)
+
+
+def _sqlite_file(uri: str) -> Path | None:
+    """The database file of a sqlite URI; None for an in-memory database."""
+    database = make_url(uri).database
+    return None if database in (None, "", ":memory:") else Path(database)
 
 
 def _artifact_location(tracking: TrackingConfig) -> str | None:

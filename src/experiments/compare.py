@@ -1,0 +1,171 @@
+"""Compare runs in a table, pick the best by validation accuracy, register it.
+
+python -m experiments.compare                                  # the runs of experiment handrec
+python -m experiments.compare --sweep <parent run id>           # one sweep, search or repeat
+python -m experiments.compare --filter "params.model.filters = '64'" --sort test_accuracy
+python -m experiments.compare --sweep <id> --best               # its id and model URI
+python -m experiments.compare --sweep <id> --register --name handrec   # → handrec@champion
+python -m experiments.compare tracking.uri=http://host:5000     # another store (config key)
+
+The table shows the params that differ between the runs. It is sorted by the best validation
+accuracy: test metrics are shown, but choosing by them would leak the test set into selection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+
+from experiments import schema
+from experiments.sweep import PARENT_TAG, compose_run_config
+from experiments.tracking import check_reachable
+from handrec.errors import HandrecError
+
+METRICS = ("best_val_accuracy", "test_accuracy", "test_macro_f1")
+CHAMPION = "champion"
+
+
+class CompareError(HandrecError):
+    """Nothing to compare, or a wrong name."""
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    try:
+        tracking = tracking_config(args.overrides)
+        check_reachable(tracking.uri)
+        mlflow.set_tracking_uri(tracking.uri)
+        runs = select_runs(args.experiment or tracking.experiment, args.sweep, args.filter)
+        table = sort_table(runs_table(runs), args.sort, args.ascending)
+        print(printable(table).to_string(index=False))
+        if args.best or args.register:
+            run_id = best_run(table)
+            best = printable(table).loc[run_id]
+            print(f"\nbest run: {best['run']} ({args.sort} {best[args.sort]})")
+            print(f"run id: {run_id}\nmodel URI: {model_uri(run_id)}")
+        if args.register:
+            version = register(run_id, args.name)
+            print(f"registered {args.name} version {version}: models:/{args.name}@{CHAMPION}")
+    except HandrecError as err:
+        sys.exit(f"error: {err}")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.compare",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "overrides", nargs="*", help="config overrides naming the store, e.g. tracking.uri=..."
+    )
+    parser.add_argument("--experiment", help="experiment name (default: tracking.experiment)")
+    parser.add_argument("--sweep", help="only the children of this parent run")
+    parser.add_argument("--filter", default="", help="an MLflow search filter string")
+    parser.add_argument("--sort", default="best_val_accuracy", help="column to sort by")
+    parser.add_argument("--ascending", action="store_true", help="smallest first")
+    parser.add_argument("--best", action="store_true", help="print the best run's model URI")
+    parser.add_argument("--register", action="store_true", help=f"register it as @{CHAMPION}")
+    parser.add_argument("--name", default="handrec", help="registered model name")
+    return parser.parse_args(argv)
+
+
+def tracking_config(overrides: Sequence[str]) -> schema.TrackingConfig:
+    """The store runs log to, from the same config (and overrides) the runs use."""
+    return schema.settings(compose_run_config(overrides)).tracking
+
+
+def select_runs(experiment: str, sweep: str | None = None, filter_string: str = "") -> pd.DataFrame:
+    """The runs of an experiment, or of one parent run, that match the filter; parents left out."""
+    if sweep:
+        experiment_ids = [MlflowClient().get_run(sweep).info.experiment_id]
+        parent = f"tags.mlflow.parentRunId = '{sweep}'"
+        filter_string = f"{parent} and {filter_string}" if filter_string else parent
+    else:
+        found = MlflowClient().get_experiment_by_name(experiment)
+        if found is None:
+            raise CompareError(f"no experiment {experiment!r} in {mlflow.get_tracking_uri()}")
+        experiment_ids = [found.experiment_id]
+    runs = mlflow.search_runs(experiment_ids, filter_string=filter_string)
+    if f"tags.{PARENT_TAG}" in runs:
+        runs = runs[runs[f"tags.{PARENT_TAG}"] != "parent"]
+    if runs.empty:
+        raise CompareError(
+            f"no runs match (experiment {experiment!r}, sweep {sweep}, filter {filter_string!r})"
+        )
+    return runs
+
+
+def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per run (indexed by run id): name, the params that differ, metrics, duration,
+    status."""
+    params = sorted(c for c in runs if c.startswith("params."))
+    table = pd.DataFrame({"run": runs["tags.mlflow.runName"].to_numpy()}, index=runs["run_id"])
+    for column in params:
+        if runs[column].nunique(dropna=False) > 1:
+            table[column.removeprefix("params.")] = runs[column].to_numpy()
+    table["best_val_accuracy"] = [best_val_accuracy(run_id) for run_id in runs["run_id"]]
+    for metric in METRICS[1:]:
+        table[metric] = runs.get(f"metrics.{metric}", pd.Series(np.nan, runs.index)).to_numpy()
+    table["duration_s"] = (runs["end_time"] - runs["start_time"]).dt.total_seconds().to_numpy()
+    pruned = runs.get("tags.optuna.pruned", pd.Series(None, runs.index)).eq("true").to_numpy()
+    table["status"] = np.where(pruned, runs["status"] + " (pruned)", runs["status"])
+    return table
+
+
+def printable(table: pd.DataFrame) -> pd.DataFrame:
+    """Metrics to 4 decimals, durations to 0.1 s, long sampled floats to 4 digits."""
+    shown = table.round({**dict.fromkeys(METRICS, 4), "duration_s": 1})
+    params = table.columns[1 : table.columns.get_loc(METRICS[0])]
+    shown[params] = shown[params].map(short)
+    return shown
+
+
+def short(value: object) -> object:
+    """A float param with many digits (sampled by a search) to 4 significant ones."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return value
+    return f"{number:.4g}" if len(str(value)) > 6 and "." in str(value) else value
+
+
+def best_val_accuracy(run_id: str) -> float:
+    """The best epoch's validation accuracy (the last epoch's need not be the best)."""
+    history = MlflowClient().get_metric_history(run_id, "val_accuracy")
+    return max((m.value for m in history), default=np.nan)
+
+
+def sort_table(table: pd.DataFrame, column: str, ascending: bool = False) -> pd.DataFrame:
+    if column not in table:
+        raise CompareError(f"cannot sort by {column!r}: choose one of {', '.join(table.columns)}")
+    return table.sort_values(column, ascending=ascending, na_position="last", kind="stable")
+
+
+def best_run(table: pd.DataFrame) -> str:
+    """The id of the first finished run of a sorted table."""
+    finished = table.index[table["status"].str.startswith("FINISHED")]
+    if finished.empty:
+        raise CompareError("no finished run to choose from")
+    return finished[0]
+
+
+def model_uri(run_id: str) -> str:
+    return f"runs:/{run_id}/model"
+
+
+def register(run_id: str, name: str) -> str:
+    """Registers the run's model under `name` and points the alias `champion` at it."""
+    version = mlflow.register_model(model_uri(run_id), name)
+    MlflowClient().set_registered_model_alias(name, CHAMPION, version.version)
+    return version.version
+
+
+if __name__ == "__main__":
+    main()

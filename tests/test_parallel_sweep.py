@@ -1,0 +1,162 @@
+"""Sweeps whose jobs run in parallel: joblib (and Ray, when installed) against one sqlite store."""
+
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from mlflow import MlflowClient
+from omegaconf import OmegaConf
+
+from experiments.schema import TrackingConfig, register
+from experiments.sweep import (
+    THREAD_ENV,
+    LauncherMissing,
+    require_launcher,
+    share_cores,
+    threads_per_job,
+)
+from experiments.tracking import connect
+from tests.conftest import CONF_DIR, TINY
+
+RAY_LAUNCHER = "hydra_plugins.hydra_ray_launcher"
+METRICS = ("val_accuracy", "test_accuracy", "test_macro_f1", "loss")
+
+
+def sweep(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """A --multirun of tiny jobs over model.filters, logging to a fresh store under root."""
+    tiny = [a for a in TINY if not a.startswith("model.filters=")]
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "experiments.run",
+            "--multirun",
+            *args,
+            *tiny,
+            f"tracking.uri=sqlite:///{root}/mlflow.db",
+            f"tracking.artifact_root={root}/artifacts",
+            "tracking.experiment=parallel",
+            f"hydra.sweep.dir={root}/multirun",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+
+
+def runs_of(root: Path) -> list:
+    client = MlflowClient(f"sqlite:///{root}/mlflow.db")
+    return client.search_runs([client.get_experiment_by_name("parallel").experiment_id])
+
+
+def children(runs: list) -> list:
+    return [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+
+
+@pytest.fixture(scope="module")
+def joblib_sweep(tmp_path_factory):
+    """Four jobs at once in joblib's worker processes, on a store no process has opened yet."""
+    root = tmp_path_factory.mktemp("joblib")
+    done = sweep(root, "hydra/launcher=joblib", "hydra.launcher.n_jobs=4", "model.filters=2,3,4,5")
+    assert done.returncode == 0, done.stderr[-3000:]
+    return runs_of(root)
+
+
+def test_four_parallel_jobs_all_finish_with_all_their_metrics(joblib_sweep):
+    jobs = children(joblib_sweep)
+    assert sorted(r.data.params["model.filters"] for r in jobs) == ["2", "3", "4", "5"]
+    for run in jobs:
+        assert run.info.status == "FINISHED"
+        assert set(METRICS) <= set(run.data.metrics)
+
+
+def test_parallel_jobs_find_their_parent_run_from_the_launching_process(joblib_sweep):
+    (parent,) = [r for r in joblib_sweep if r.data.tags.get("handrec.sweep") == "parent"]
+    assert {r.data.tags["mlflow.parentRunId"] for r in children(joblib_sweep)} == {
+        parent.info.run_id
+    }
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["jobs"] == "4"
+
+
+def test_parallel_jobs_run_at_the_same_time(joblib_sweep):
+    jobs = children(joblib_sweep)
+    assert max(r.info.start_time for r in jobs) < min(r.info.end_time for r in jobs)
+
+
+def connect_to(uri: str) -> str:
+    return connect(TrackingConfig(uri=uri, experiment="race"))
+
+
+def test_processes_opening_a_fresh_store_at_once_all_connect(tmp_path):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        experiment_ids = pool.map(connect_to, [uri] * 4)
+    assert len(set(experiment_ids)) == 1
+
+
+@pytest.mark.parametrize(
+    ("n_jobs", "cpus", "threads"), [(2, 2, 1), (2, 8, 4), (-1, 8, 1), (16, 8, 1)]
+)
+def test_joblib_jobs_share_the_cores(n_jobs, cpus, threads):
+    assert threads_per_job(OmegaConf.create({"n_jobs": n_jobs}), cpus) == threads
+
+
+def test_ray_jobs_get_their_tasks_cpus_as_threads():
+    launcher = OmegaConf.create({"ray": {"remote": {"num_cpus": 2}}})
+    assert threads_per_job(launcher, 8) == 2
+
+
+def test_the_serial_launcher_leaves_threads_alone(monkeypatch):
+    for name in THREAD_ENV:
+        monkeypatch.delenv(name, raising=False)
+    share_cores(OmegaConf.create({"_target_": "basic"}))
+    assert not set(THREAD_ENV) & set(os.environ)
+
+
+def test_a_thread_count_set_by_the_user_is_kept(monkeypatch):
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "3")
+    monkeypatch.delenv("TF_NUM_INTEROP_THREADS", raising=False)
+    share_cores(OmegaConf.create({"n_jobs": 64}))
+    assert os.environ["TF_NUM_INTRAOP_THREADS"] == "3"
+    assert os.environ["TF_NUM_INTEROP_THREADS"] == "1"
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec(RAY_LAUNCHER) is not None, reason="the Ray launcher is installed"
+)
+def test_the_ray_launcher_without_ray_names_the_extra_to_install():
+    register()
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=["hydra/launcher=ray"], return_hydra_config=True)
+    with pytest.raises(LauncherMissing, match=r'pip install -e "\.\[ray\]"'):
+        require_launcher(cfg.hydra.launcher, "ray")
+
+
+@pytest.fixture(scope="module")
+def ray_sweep(tmp_path_factory):
+    """Two jobs as tasks of a local Ray with 2 CPUs."""
+    if importlib.util.find_spec(RAY_LAUNCHER) is None:
+        pytest.skip('the Ray launcher is not installed (pip install -e ".[ray]")')
+    root = tmp_path_factory.mktemp("ray")
+    done = sweep(
+        root, "hydra/launcher=ray", "hydra.launcher.ray.init.num_cpus=2", "model.filters=2,3"
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return runs_of(root)
+
+
+def test_a_ray_sweep_finishes_both_jobs_under_one_parent(ray_sweep):
+    jobs = children(ray_sweep)
+    (parent,) = [r for r in ray_sweep if r.data.tags.get("handrec.sweep") == "parent"]
+    assert sorted(r.info.status for r in jobs) == ["FINISHED", "FINISHED"]
+    assert {r.data.tags["mlflow.parentRunId"] for r in jobs} == {parent.info.run_id}
