@@ -7,6 +7,7 @@ python -m experiments.run --multirun model.filters=16,32,64
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 
@@ -18,6 +19,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from experiments import schema
+from experiments.checkpoints import checkpoint_folder, claim, interrupted_run
 from experiments.data import load_data
 from experiments.tracking import (
     PARENT_RUN_ENV,
@@ -27,14 +29,16 @@ from experiments.tracking import (
     git_commit,
     log_figure,
     log_model,
+    logged_history,
     run_url,
     tracked_run,
 )
 from handrec.data.split import split
 from handrec.errors import HandrecError
 from handrec.evaluation import evaluate
-from handrec.models import build_model
+from handrec.models import build_model, flops
 from handrec.plots import confusion_figure, learning_curves_figure
+from handrec.training import configure_threads, strategy_scope
 from handrec.training.fit import fit
 
 schema.register()
@@ -63,35 +67,50 @@ def run(
     Sweep drivers call it directly with a parent run and extra per-epoch callbacks (pruning).
     """
     settings = schema.settings(cfg)
+    configure_threads(settings.train.threads)
     experiment_id = connect(settings.tracking)
     keras.backend.clear_session()
     keras.utils.set_random_seed(settings.seed)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    checkpoint = checkpoint_folder(settings.checkpoints, resolved)
+    if not settings.train.resume:
+        shutil.rmtree(checkpoint, ignore_errors=True)
+    resume_id = interrupted_run(checkpoint)
     tags = {
         "git_commit": git_commit(),
         "data.source": settings.data.name,
         "model": settings.model.name,
     }
-    with tracked_run(experiment_id, run_name, tags, parent_run_id) as active:
-        resolved = OmegaConf.to_container(cfg, resolve=True)
-        mlflow.log_params(flatten(resolved))
-        mlflow.log_text(OmegaConf.to_yaml(resolved), "config.yaml")
+    with tracked_run(experiment_id, run_name, tags, parent_run_id, resume_id) as active:
+        claim(checkpoint, active.info.run_id)
+        if resume_id is None:
+            mlflow.log_params(flatten(resolved))
+            mlflow.log_text(OmegaConf.to_yaml(resolved), "config.yaml")
 
         data = load_data(settings.data, settings.classes)
         mlflow.set_tag("data.fingerprint", data.fingerprint())
         parts = split(data, settings.data.split)
-        mlflow.log_params(
-            {f"data.n_{name}": len(getattr(parts, name)) for name in ("train", "val", "test")}
-        )
 
-        model = build_model(settings.model, len(data.labels))
-        mlflow.log_param("model.parameters", model.count_params())
-        history = fit(
+        with strategy_scope(settings.train):
+            model = build_model(settings.model, len(data.labels))
+        if resume_id is None:
+            mlflow.log_params(
+                {f"data.n_{name}": len(getattr(parts, name)) for name in ("train", "val", "test")}
+                | {"model.parameters": model.count_params(), "model.flops": flops(model)}
+            )
+        epochs = fit(
             model,
             parts.train,
             parts.val,
             settings.train,
             settings.seed,
             callbacks=[EpochLogger(), *callbacks],
+            checkpoint_dir=checkpoint,
+        ).epochs
+        if epochs and epochs[0] > 1:
+            mlflow.set_tag("resumed_at_epoch", str(epochs[0]))
+        history = logged_history(
+            active.info.run_id, ("loss", "accuracy", "val_loss", "val_accuracy")
         )
 
         result = evaluate(model, parts.test)

@@ -49,6 +49,8 @@ class Config:
     model: Any = MISSING
     train: TrainSpec = MISSING
     tracking: TrackingConfig = MISSING
+    # Where interrupted trainings keep their checkpoints, one folder per config.
+    checkpoints: str = MISSING
 
 
 def register() -> None:

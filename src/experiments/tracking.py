@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -105,18 +105,26 @@ def _artifact_location(tracking: TrackingConfig) -> str | None:
 
 @contextmanager
 def tracked_run(
-    experiment_id: str, run_name: str, tags: Mapping[str, str], parent_run_id: str | None = None
+    experiment_id: str,
+    run_name: str,
+    tags: Mapping[str, str],
+    parent_run_id: str | None = None,
+    resume_run_id: str | None = None,
 ) -> Iterator[mlflow.ActiveRun]:
     """The one run lifecycle: FINISHED on success, KILLED on Ctrl-C, FAILED on any error.
 
-    Whatever was logged before a failure stays; the error's first line becomes a tag.
+    Whatever was logged before a failure stays; the error's first line becomes a tag. With
+    `resume_run_id`, an earlier (killed or failed) run is reopened instead of a new one started.
     """
-    run = mlflow.start_run(
-        experiment_id=experiment_id,
-        run_name=run_name,
-        tags=dict(tags),
-        parent_run_id=parent_run_id,
-    )
+    if resume_run_id is not None:
+        run = mlflow.start_run(run_id=resume_run_id)
+    else:
+        run = mlflow.start_run(
+            experiment_id=experiment_id,
+            run_name=run_name,
+            tags=dict(tags),
+            parent_run_id=parent_run_id,
+        )
     try:
         yield run
     except KeyboardInterrupt:
@@ -163,6 +171,15 @@ def git_commit() -> str:
         return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def logged_history(run_id: str, keys: Sequence[str]) -> dict[str, list[float]]:
+    """Per-epoch values as MLflow holds them: all epochs, also those before a resumption."""
+    client = mlflow.MlflowClient()
+    return {
+        key: [m.value for m in sorted(client.get_metric_history(run_id, key), key=lambda m: m.step)]
+        for key in keys
+    }
 
 
 def log_figure(figure: Figure, name: str) -> None:

@@ -8,6 +8,7 @@ import keras
 
 from handrec.errors import require
 from handrec.models.inputs import pixel_input
+from handrec.models.layers import class_probabilities
 
 
 @dataclass
@@ -52,5 +53,4 @@ def build_seed_cnn(params: SeedCnnParams, n_classes: int) -> keras.Model:
     x = keras.layers.BatchNormalization(momentum=params.bn_momentum)(x)
     x = keras.layers.Flatten()(x)
     x = keras.layers.Dense(params.dense_units, activation="relu")(x)
-    outputs = keras.layers.Dense(n_classes, activation="softmax")(x)
-    return keras.Model(inputs, outputs, name=params.name)
+    return keras.Model(inputs, class_probabilities(x, n_classes), name=params.name)

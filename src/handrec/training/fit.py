@@ -1,60 +1,97 @@
-"""The training schedule and the fit loop."""
+"""The training settings and the fit loop."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from handrec.data.dataset import Dataset
-from handrec.errors import require
-from handrec.training.pipeline import batches
+from handrec.errors import ConfigError, require
+from handrec.training.augment import AugmentSpec
+from handrec.training.callbacks import EpochSeeds, LearningRateLogger, StopOnNaN
+from handrec.training.checkpoint import CheckpointError, backup, resume
+from handrec.training.pipeline import batches, epoch_batches, steps_per_epoch
+from handrec.training.runtime import DISTRIBUTIONS, PRECISIONS, is_mirrored
+from handrec.training.schedules import (
+    OPTIMIZERS,
+    ScheduleSpec,
+    learning_rate,
+    make_optimizer,
+    plateau_callbacks,
+)
 
-OPTIMIZERS = {
-    "adam": keras.optimizers.Adam,
-    "adamw": keras.optimizers.AdamW,
-    "sgd": keras.optimizers.SGD,
-    "rmsprop": keras.optimizers.RMSprop,
-}
+MONITORS = ("val_accuracy", "val_loss")
 
 
 @dataclass
 class TrainSpec:
-    """A training schedule; the defaults are the original project's (Adam 1e-3, batch 200)."""
+    """How to train; the defaults are the original project's recipe (Adam 1e-3, batch 200,
+    5 epochs, nothing else)."""
 
     epochs: int = 5
     batch_size: int = 200
     optimizer: str = "adam"
-    learning_rate: float = 1e-3
+    learning_rate: float = 1e-3  # the peak, for warmup schedules
+    weight_decay: float = 0.0  # decoupled; adamw needs it > 0
+    momentum: float = 0.9  # sgd (Nesterov) only
+    label_smoothing: float = 0.0
+    schedule: ScheduleSpec = field(default_factory=ScheduleSpec)
+    augment: AugmentSpec = field(default_factory=AugmentSpec)
+    early_stopping: int = 0  # patience in epochs on `monitor`, keeping the best weights; 0: off
+    monitor: str = "val_accuracy"  # what early stopping and the plateau schedule watch
+    threads: int = 0  # TensorFlow threads (0: one per core); see configure_threads
+    deterministic: bool = False  # bit-identical reruns for the same seed, somewhat slower
+    distribute: str = "none"  # or mirrored: one replica per GPU (per CPU device without one)
+    precision: str = "float32"  # or mixed_float16, mixed_bfloat16
     verbose: int | None = None  # None: a progress bar on a terminal, a line per epoch otherwise
+    resume: bool = True  # continue an interrupted fit of the same settings from its checkpoint
 
     def __post_init__(self) -> None:
         require(self.epochs >= 1, f"train.epochs must be >= 1, got {self.epochs}")
         require(self.batch_size >= 1, f"train.batch_size must be >= 1, got {self.batch_size}")
+        _require_choice("optimizer", self.optimizer, OPTIMIZERS)
         require(
-            self.optimizer in OPTIMIZERS,
-            f"train.optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}",
+            self.learning_rate > 0, f"train.learning_rate must be > 0, got {self.learning_rate}"
         )
         require(
-            self.learning_rate > 0,
-            f"train.learning_rate must be > 0, got {self.learning_rate}",
+            0 <= self.weight_decay < 1,
+            f"train.weight_decay must be in [0, 1), got {self.weight_decay}",
         )
+        require(
+            self.optimizer != "adamw" or self.weight_decay > 0,
+            "train.weight_decay must be > 0 with train.optimizer=adamw (without it, use adam)",
+        )
+        require(0 <= self.momentum < 1, f"train.momentum must be in [0, 1), got {self.momentum}")
+        require(
+            0 <= self.label_smoothing < 1,
+            f"train.label_smoothing must be in [0, 1), got {self.label_smoothing}",
+        )
+        require(
+            self.early_stopping >= 0,
+            f"train.early_stopping must be >= 0, got {self.early_stopping}",
+        )
+        _require_choice("monitor", self.monitor, MONITORS)
+        require(self.threads >= 0, f"train.threads must be >= 0, got {self.threads}")
+        _require_choice("distribute", self.distribute, DISTRIBUTIONS)
+        _require_choice("precision", self.precision, PRECISIONS)
         require(
             self.verbose in (None, 0, 1, 2),
             f"train.verbose must be null (auto), 0, 1 or 2, got {self.verbose}",
         )
 
 
-class LearningRateLogger(keras.callbacks.Callback):
-    """Adds the optimizer's current learning rate to each epoch's logs."""
+class History(dict[str, list[float]]):
+    """Per-epoch values by metric name, as Keras' History.history, plus `epochs`: the 1-based
+    numbers of the epochs they belong to, which start past 1 when a fit resumed."""
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if logs is not None:
-            logs["learning_rate"] = float(
-                keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
-            )
+    def __init__(self, metrics: dict[str, list[float]], epochs: list[int]) -> None:
+        super().__init__(metrics)
+        self.epochs = epochs
 
 
 def fit(
@@ -64,22 +101,88 @@ def fit(
     spec: TrainSpec,
     seed: int = 0,
     callbacks: Sequence[keras.callbacks.Callback] = (),
-) -> dict[str, list[float]]:
-    """Compile and train `model`; returns the per-epoch history (loss, accuracy, val_*, lr).
+    checkpoint_dir: Path | None = None,
+) -> History:
+    """Compile and train `model`; returns the history of the epochs this call ran.
 
-    `callbacks` run after the learning-rate logger, so they see every metric of the epoch.
+    With `checkpoint_dir`, each epoch is backed up there and a later call with the same folder
+    and settings resumes after the last completed epoch, reaching the same weights as an
+    uninterrupted fit; the folder is removed when the fit completes. With
+    `spec.distribute=mirrored` or a mixed precision, build `model` inside
+    `strategy_scope(spec)`. `callbacks` run last, so they see every metric of the epoch.
     """
-    model.compile(
-        optimizer=OPTIMIZERS[spec.optimizer](learning_rate=spec.learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    if spec.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    _check_built_for(model, spec)
+    steps = steps_per_epoch(len(train), spec.batch_size)
+    n_classes = len(train.labels)
+    _compile(model, spec, steps)
+    first = resume(checkpoint_dir, model, spec.optimizer) if checkpoint_dir else 0
+    if first >= spec.epochs:
+        raise CheckpointError(
+            f"checkpoint in {checkpoint_dir} has {first} epochs done, train.epochs is "
+            f"{spec.epochs}: raise train.epochs to continue, or delete the folder"
+        )
     history = model.fit(
-        batches(train, spec.batch_size, shuffle=True, seed=seed),
-        validation_data=batches(val, spec.batch_size),
+        epoch_batches(
+            train,
+            spec.batch_size,
+            range(first, spec.epochs),
+            seed,
+            spec.augment,
+            n_classes=n_classes,
+        ),
+        validation_data=batches(val, spec.batch_size, n_classes=n_classes),
         epochs=spec.epochs,
-        callbacks=[LearningRateLogger(), *callbacks],
+        initial_epoch=first,
+        steps_per_epoch=steps,
+        callbacks=[*_callbacks(spec, checkpoint_dir), *callbacks],
         verbose=(1 if sys.stdout.isatty() else 2) if spec.verbose is None else spec.verbose,
         shuffle=False,  # the pipeline shuffles
     )
-    return history.history
+    return History(history.history, [epoch + 1 for epoch in history.epoch])
+
+
+def _compile(model: keras.Model, spec: TrainSpec, steps: int) -> None:
+    """Labels arrive one-hot: Keras' sparse cross-entropy has no label smoothing."""
+    rate = learning_rate(spec.schedule, spec.learning_rate, spec.epochs, steps)
+    with model.distribute_strategy.scope():
+        model.compile(
+            optimizer=make_optimizer(spec.optimizer, rate, spec.weight_decay, spec.momentum),
+            loss=keras.losses.CategoricalCrossentropy(label_smoothing=spec.label_smoothing),
+            metrics=["accuracy"],
+        )
+
+
+def _callbacks(spec: TrainSpec, checkpoint_dir: Path | None) -> list[keras.callbacks.Callback]:
+    chosen = [
+        LearningRateLogger(),
+        StopOnNaN(spec.learning_rate),
+        EpochSeeds(),
+        *plateau_callbacks(spec.schedule, spec.monitor),
+    ]
+    if spec.early_stopping:
+        chosen.append(
+            keras.callbacks.EarlyStopping(
+                spec.monitor, patience=spec.early_stopping, restore_best_weights=True
+            )
+        )
+    if checkpoint_dir is not None:
+        chosen.append(backup(checkpoint_dir))
+    return chosen
+
+
+def _check_built_for(model: keras.Model, spec: TrainSpec) -> None:
+    """A model built outside `strategy_scope(spec)` would silently train on one device, or in
+    float32."""
+    mirrored = is_mirrored(model.distribute_strategy)
+    if mirrored != (spec.distribute == "mirrored") or model.dtype_policy.name != spec.precision:
+        raise ConfigError(
+            f"train.distribute={spec.distribute} and train.precision={spec.precision}, but the "
+            f"model was built {'with' if mirrored else 'without'} a mirrored strategy and in "
+            f"{model.dtype_policy.name}: build it inside handrec.training.strategy_scope(spec)"
+        )
+
+
+def _require_choice(key: str, value: str, choices: Sequence[str]) -> None:
+    require(value in choices, f"train.{key} must be one of {', '.join(choices)}, got {value!r}")

@@ -1,0 +1,173 @@
+"""Time to accuracy: the seed recipe against the `fast` and `best` recipes on real handwriting.
+
+    .venv/bin/python benchmarks/time_to_accuracy.py [--max-per-class N] [--epochs-scale F]
+                                                    [--recipes seed,fast,best] [--data DIR]
+
+Data: EMNIST ByClass digits + uppercase letters (36 classes) from ../shared/data/emnist/ when
+it is there, else the embedded sample. Only EMNIST's test split ships there, so it is split here,
+once, stratified 80/10/10 with seed 0; every recipe trains on the same train part from the same
+seed and is scored once on the same test part. A recipe is conf/experiment/<name>.yaml's model
+and train settings, as `python -m experiments.run experiment=<name>` would use them. The wall
+time is fit's, graph tracing included. Targets: `fast` reaches the seed recipe's test accuracy
+in at most 1/3 of its wall time; `best` has at most 1/2 of its test error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+from hydra import compose, initialize_config_dir
+
+from experiments.schema import PROJECT_ROOT, register, settings
+from handrec.data.dataset import Dataset
+from handrec.data.sources import SampleSource, load
+from handrec.data.sources.emnist import EmnistSource
+from handrec.data.split import Splits, SplitSpec, split
+from handrec.evaluation import evaluate
+from handrec.labels import DIGITS, UPPERCASE, LabelSpace
+from handrec.models import build_model, flops
+from handrec.training import strategy_scope
+from handrec.training.fit import TrainSpec, fit
+
+EMNIST = PROJECT_ROOT.parent / "shared" / "data" / "emnist"
+FAST_TIME_RATIO = 1 / 3
+BEST_ERROR_RATIO = 1 / 2
+
+
+@dataclass(frozen=True)
+class Result:
+    recipe: str
+    model: str
+    parameters: int
+    flops: int
+    epochs: int
+    wall_s: float
+    accuracy: float
+    macro_f1: float
+
+    @property
+    def error(self) -> float:
+        return 1 - self.accuracy
+
+
+def load_data(folder: Path, max_per_class: int, seed: int) -> tuple[str, Dataset]:
+    """EMNIST ByClass on the 36 classes 0–9 A–Z, or the embedded sample without it."""
+    space = LabelSpace.from_names(DIGITS + UPPERCASE)
+    if (folder / "emnist-byclass-mapping.txt").is_file():
+        data, _ = load(EmnistSource(path=str(folder), split="byclass", part="test")).to_space(space)
+        name = "EMNIST ByClass digits + uppercase"
+    else:
+        data, name = load(SampleSource(digits_per_class=500, letters_per_class=500)), "sample"
+    return name, at_most_per_class(data, max_per_class, seed) if max_per_class else data
+
+
+def at_most_per_class(data: Dataset, limit: int, seed: int) -> Dataset:
+    rng = np.random.default_rng(seed)
+    keep = [
+        rng.permutation(np.flatnonzero(data.y == label))[:limit]
+        for label in range(len(data.labels))
+    ]
+    return data.subset(np.sort(np.concatenate(keep)))
+
+
+def recipe(name: str) -> tuple[Any, TrainSpec]:
+    """The model and train settings of conf/experiment/<name>.yaml."""
+    register()
+    with initialize_config_dir(str(PROJECT_ROOT / "conf"), version_base="1.3"):
+        composed = settings(compose("config", overrides=[f"experiment={name}"]))
+    return composed.model, composed.train
+
+
+def train(name: str, parts: Splits, epochs_scale: float, seed: int) -> Result:
+    params, spec = recipe(name)
+    spec = dataclasses.replace(spec, epochs=max(1, round(spec.epochs * epochs_scale)), verbose=2)
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    with strategy_scope(spec):
+        model = build_model(params, len(parts.train.labels))
+    print(f"--- {name}: {params}\n    {spec}", flush=True)
+    start = time.perf_counter()
+    fit(model, parts.train, parts.val, spec, seed)
+    wall = time.perf_counter() - start
+    scores = evaluate(model, parts.test)
+    return Result(
+        name,
+        params.name,
+        model.count_params(),
+        flops(model),
+        spec.epochs,
+        wall,
+        scores.accuracy,
+        scores.macro_f1,
+    )
+
+
+def table(results: list[Result]) -> None:
+    print(
+        f"\n{'recipe':8s} {'model':9s} {'params':>9s} {'MFLOPs':>7s} {'epochs':>6s} "
+        f"{'wall s':>7s} {'test acc':>8s} {'macro-F1':>8s}"
+    )
+    for r in results:
+        print(
+            f"{r.recipe:8s} {r.model:9s} {r.parameters:9,d} {r.flops / 1e6:7.1f} {r.epochs:6d} "
+            f"{r.wall_s:7.1f} {r.accuracy:8.4f} {r.macro_f1:8.4f}"
+        )
+
+
+def verdicts(results: dict[str, Result]) -> None:
+    seed = results.get("seed")
+    if seed is None:
+        return
+    if "fast" in results:
+        fast = results["fast"]
+        ratio = fast.wall_s / seed.wall_s
+        reached = fast.accuracy >= seed.accuracy
+        ok = reached and ratio <= FAST_TIME_RATIO
+        print(
+            f"fast: {fast.accuracy:.4f} vs seed {seed.accuracy:.4f} "
+            f"({'reached' if reached else 'not reached'}) in {ratio:.2f}× the seed's wall time "
+            f"(target ≤ {FAST_TIME_RATIO:.2f}×): {'meets' if ok else 'misses'}"
+        )
+    if "best" in results:
+        best = results["best"]
+        ratio = best.error / seed.error
+        print(
+            f"best: test error {best.error:.4f} vs seed {seed.error:.4f} = {ratio:.2f}× "
+            f"(target ≤ {BEST_ERROR_RATIO:.2f}×): "
+            f"{'meets' if ratio <= BEST_ERROR_RATIO else 'misses'}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=EMNIST, help="EMNIST folder")
+    parser.add_argument("--max-per-class", type=int, default=0, help="0: all samples")
+    parser.add_argument("--epochs-scale", type=float, default=1.0, help="× every recipe's epochs")
+    parser.add_argument("--recipes", default="seed,fast,best", help="comma-separated")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    name, data = load_data(args.data, args.max_per_class, args.seed)
+    parts = split(data, SplitSpec(val=0.1, test=0.1, seed=args.seed))
+    print(
+        f"{name}: {len(data):,} images, train {len(parts.train):,} / val {len(parts.val):,} / "
+        f"test {len(parts.test):,}; load average {os.getloadavg()[0]:.2f} on "
+        f"{os.cpu_count()} cores (shared machine: other work may slow any run)"
+    )
+    results = {}
+    for recipe_name in args.recipes.split(","):
+        results[recipe_name] = train(recipe_name, parts, args.epochs_scale, args.seed)
+        table(list(results.values()))
+    verdicts(results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""An interrupted run continues in the same MLflow run when the same config runs again."""
+
+import keras
+import pytest
+from mlflow import MlflowClient
+
+from experiments.run import run
+from tests.conftest import TINY
+
+
+class StopAfterFirstEpoch(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            raise KeyboardInterrupt
+
+
+@pytest.fixture(scope="module")
+def resumed(tmp_path_factory):
+    from hydra import compose, initialize_config_dir
+
+    from experiments.schema import register
+    from tests.conftest import CONF_DIR
+
+    root = tmp_path_factory.mktemp("resume")
+    register()
+    overrides = [
+        *TINY,
+        "train.epochs=2",
+        f"tracking.uri=sqlite:///{root}/mlflow.db",
+        f"tracking.artifact_root={root}/a",
+        f"checkpoints={root}/ck",
+    ]
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=overrides)
+    client = MlflowClient(f"sqlite:///{root}/mlflow.db")
+    with pytest.raises(KeyboardInterrupt):
+        run(cfg, callbacks=[StopAfterFirstEpoch()])
+    (killed,) = client.search_runs([client.get_experiment_by_name("handrec").experiment_id])
+    run(cfg)
+    return client, killed, root
+
+
+def test_the_interrupted_run_ends_killed_and_keeps_its_checkpoint(resumed):
+    _, killed, root = resumed
+    assert killed.info.status == "KILLED"
+    assert killed.data.metrics["val_accuracy"] >= 0
+
+
+def test_running_the_same_config_again_finishes_the_same_run(resumed):
+    client, killed, _ = resumed
+    runs = client.search_runs([killed.info.experiment_id])
+    assert [r.info.run_id for r in runs] == [killed.info.run_id]
+    assert runs[0].info.status == "FINISHED"
+    assert runs[0].data.tags["resumed_at_epoch"] == "2"
+
+
+def test_the_resumed_run_holds_every_epoch_once(resumed):
+    client, killed, _ = resumed
+    steps = [m.step for m in client.get_metric_history(killed.info.run_id, "val_accuracy")]
+    assert steps == [1, 2]
+
+
+def test_a_completed_run_leaves_no_checkpoint(resumed):
+    _, _, root = resumed
+    assert list((root / "ck").iterdir()) == []
