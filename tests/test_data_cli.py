@@ -23,3 +23,27 @@ def test_writes_a_png_grid_of_samples_per_class(tmp_path):
 def test_a_bad_setting_is_one_line_and_exit_status_2(tmp_path, capsys):
     assert main([*DATA, "data.split.val=2", "--grid", str(tmp_path / "g.png")]) == 2
     assert capsys.readouterr().err.strip() == "error: data.split.val must be in (0, 1), got 2.0"
+
+
+def test_max_per_class_caps_every_class(tmp_path, capsys):
+    main([*DATA, "data.max_per_class=8", "--grid", str(tmp_path / "g.png")])
+    assert "total      288" in capsys.readouterr().out
+
+
+def test_undersample_cuts_every_class_to_the_smallest(tmp_path, capsys):
+    overrides = [o for o in DATA if "digits_per_class" not in o]
+    main(
+        [
+            *overrides,
+            "data.sources.sample.digits_per_class=8",
+            "data.balance=undersample",
+            "--grid",
+            str(tmp_path / "g.png"),
+        ]
+    )
+    assert "total      288" in capsys.readouterr().out
+
+
+def test_an_unknown_balancing_lists_the_valid_ones(tmp_path, capsys):
+    assert main([*DATA, "data.balance=oversample", "--grid", str(tmp_path / "g.png")]) == 2
+    assert "data.balance must be one of none, undersample" in capsys.readouterr().err

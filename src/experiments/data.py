@@ -19,6 +19,7 @@ from hydra import compose, initialize_config_dir
 
 from experiments import schema
 from experiments.schema import DataConfig
+from handrec.data.balance import cap_per_class, undersample
 from handrec.data.dataset import Dataset, concat
 from handrec.data.sources import load
 from handrec.data.split import Splits, split
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 def load_data(data: DataConfig, classes: str) -> Dataset:
-    """Load every source, map it onto `classes` by class name and join them.
+    """Load every source, map it onto `classes` by class name, join them, then cap or balance.
 
     Samples whose class is not in the run's label space are dropped, and the count is logged.
     """
@@ -41,7 +42,12 @@ def load_data(data: DataConfig, classes: str) -> Dataset:
         if dropped:
             log.info("source %s: dropped %d samples of classes outside %s", key, dropped, classes)
         parts.append(part)
-    return concat(parts)
+    joined = concat(parts)
+    if data.max_per_class is not None:
+        joined = cap_per_class(joined, data.max_per_class, data.split.seed)
+    if data.balance == "undersample":
+        joined = undersample(joined, data.split.seed)
+    return joined
 
 
 def describe(data: Dataset, parts: Splits) -> str:

@@ -16,11 +16,13 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from handrec.data.sources import SOURCES
 from handrec.data.split import SplitSpec
+from handrec.errors import require
 from handrec.labels import DIGITS, UPPERCASE
 from handrec.models import MODELS
 from handrec.training.fit import TrainSpec
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+BALANCING = ("none", "undersample")
 
 
 @dataclass
@@ -30,6 +32,20 @@ class DataConfig:
     name: str = MISSING
     sources: dict[str, Any] = field(default_factory=dict)
     split: SplitSpec = field(default_factory=SplitSpec)
+    # A cap on samples per class (null: all), for quick runs on large sets.
+    max_per_class: int | None = None
+    # none, or undersample: every class cut to the size of the smallest one.
+    balance: str = "none"
+
+    def __post_init__(self) -> None:
+        require(
+            self.max_per_class is None or self.max_per_class >= 1,
+            f"data.max_per_class must be null or >= 1, got {self.max_per_class}",
+        )
+        require(
+            self.balance in BALANCING,
+            f"data.balance must be one of {', '.join(BALANCING)}, got {self.balance!r}",
+        )
 
 
 @dataclass
