@@ -6,6 +6,7 @@ python -m experiments.run --multirun model.filters=16,32,64
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -41,6 +42,7 @@ from handrec.plots import confusion_figure, learning_curves_figure
 from handrec.training import configure_threads, strategy_scope
 from handrec.training.fit import fit
 
+log = logging.getLogger(__name__)
 schema.register()
 
 
@@ -67,7 +69,12 @@ def run(
     Sweep drivers call it directly with a parent run and extra per-epoch callbacks (pruning).
     """
     settings = schema.settings(cfg)
-    configure_threads(settings.train.threads)
+    if not configure_threads(settings.train.threads):
+        log.warning(
+            "train.threads=%d ignored: TensorFlow already runs in this process with "
+            "other settings (start a new process, e.g. a joblib launcher job)",
+            settings.train.threads,
+        )
     experiment_id = connect(settings.tracking)
     keras.backend.clear_session()
     keras.utils.set_random_seed(settings.seed)
