@@ -11,7 +11,7 @@ from handrec.models import build_model
 from handrec.models.seed_cnn import SeedCnnParams
 from handrec.training.augment import AugmentSpec
 from handrec.training.callbacks import TrainingDiverged
-from handrec.training.fit import TrainSpec, fit
+from handrec.training.fit import TrainSpec, balanced_class_weights, fit
 
 
 def toy(n: int, seed: int) -> Dataset:
@@ -108,3 +108,20 @@ def test_the_seed_recipe_is_the_original(compose_config):
     assert composed.model == SeedCnnParams()
     assert composed.train == TrainSpec()
     assert composed.data.name == "mnist_az"
+
+
+def test_balanced_class_weights_favour_the_rare_class():
+    data = Dataset(
+        np.zeros((4, 28, 28), np.uint8), np.array([0, 0, 0, 1]), LabelSpace.from_names("AB")
+    )
+    assert balanced_class_weights(data) == pytest.approx({0: 4 / 6, 1: 2.0})
+
+
+def test_class_weights_change_what_the_model_learns():
+    def trained_loss(class_weight):
+        keras.utils.set_random_seed(0)
+        model = tiny_seed_cnn()
+        spec = TrainSpec(epochs=1, batch_size=32, verbose=0, deterministic=True)
+        return fit(model, toy(64, 0), toy(32, 1), spec, class_weight=class_weight)["loss"][0]
+
+    assert trained_loss(None) != pytest.approx(trained_loss({0: 5.0, 1: 0.2}))

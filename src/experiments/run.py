@@ -40,7 +40,7 @@ from handrec.evaluation import evaluate
 from handrec.models import build_model, flops
 from handrec.plots import confusion_figure, learning_curves_figure
 from handrec.training import configure_threads, strategy_scope
-from handrec.training.fit import fit
+from handrec.training.fit import balanced_class_weights, fit
 
 log = logging.getLogger(__name__)
 schema.register()
@@ -113,6 +113,11 @@ def run(
             settings.seed,
             callbacks=[EpochLogger(), *callbacks],
             checkpoint_dir=checkpoint,
+            class_weight=(
+                balanced_class_weights(parts.train)
+                if settings.data.balance == "class_weight"
+                else None
+            ),
         ).epochs
         if epochs and epochs[0] > 1:
             mlflow.set_tag("resumed_at_epoch", str(epochs[0]))

@@ -22,7 +22,7 @@ from handrec.models import MODELS
 from handrec.training.fit import TrainSpec
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-BALANCING = ("none", "undersample")
+BALANCING = ("none", "undersample", "class_weight")
 
 
 @dataclass
@@ -34,7 +34,8 @@ class DataConfig:
     split: SplitSpec = field(default_factory=SplitSpec)
     # A cap on samples per class (null: all), for quick runs on large sets.
     max_per_class: int | None = None
-    # none, or undersample: every class cut to the size of the smallest one.
+    # none; undersample: every class cut to the size of the smallest one; class_weight: each
+    # class's loss weighted by n_samples / (n_classes * its count) in training.
     balance: str = "none"
 
     def __post_init__(self) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
+from sklearn.utils.class_weight import compute_class_weight
 
 from handrec.data.dataset import Dataset
 from handrec.errors import ConfigError, require
@@ -102,8 +104,12 @@ def fit(
     seed: int = 0,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     checkpoint_dir: Path | None = None,
+    class_weight: Mapping[int, float] | None = None,
 ) -> History:
     """Compile and train `model`; returns the history of the epochs this call ran.
+
+    `class_weight` scales each class's loss (e.g. `balanced_class_weights(train)` for
+    imbalanced data).
 
     With `checkpoint_dir`, each epoch is backed up there and a later call with the same folder
     and settings resumes after the last completed epoch, reaching the same weights as an
@@ -139,8 +145,16 @@ def fit(
         callbacks=[*_callbacks(spec, checkpoint_dir), *callbacks],
         verbose=(1 if sys.stdout.isatty() else 2) if spec.verbose is None else spec.verbose,
         shuffle=False,  # the pipeline shuffles
+        class_weight=dict(class_weight) if class_weight else None,
     )
     return History(history.history, [epoch + 1 for epoch in history.epoch])
+
+
+def balanced_class_weights(train: Dataset) -> dict[int, float]:
+    """n_samples / (n_classes * class count) for every class present (sklearn's "balanced")."""
+    present = np.unique(train.y)
+    weights = compute_class_weight("balanced", classes=present, y=train.y)
+    return dict(zip(present.tolist(), weights.tolist(), strict=True))
 
 
 def _compile(model: keras.Model, spec: TrainSpec, steps: int) -> None:
