@@ -17,8 +17,7 @@ import pytest
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 
-from experiments.schema import PROJECT_ROOT
-from experiments.sweep import compose_run_config
+from experiments.schema import PROJECT_ROOT, compose_config
 from experiments.tune import (
     ParamSpec,
     PruneTrial,
@@ -38,13 +37,13 @@ PRESETS = sorted(p.stem for p in (PROJECT_ROOT / "conf" / "hparams_search").glob
 
 def space_check(*search_overrides: str) -> None:
     search = compose_search("optuna", list(search_overrides))
-    check_space(search.space, compose_run_config([]), [])
+    check_space(search.space, compose_config([]), [])
 
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_a_shipped_preset_names_only_valid_keys_and_ranges(preset):
     search = compose_search(preset, [])
-    check_space(search.space, compose_run_config([]), [])
+    check_space(search.space, compose_config([]), [])
 
 
 def test_an_unknown_key_is_refused_with_the_likely_one():

@@ -23,7 +23,8 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from experiments import schema
-from experiments.sweep import PARENT_TAG, compose_run_config
+from experiments.schema import compose_config
+from experiments.sweep import PARENT_TAG
 from experiments.tracking import check_reachable
 from handrec.errors import HandrecError
 
@@ -78,7 +79,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def tracking_config(overrides: Sequence[str]) -> schema.TrackingConfig:
     """The store runs log to, from the same config (and overrides) the runs use."""
-    return schema.settings(compose_run_config(overrides)).tracking
+    return schema.settings(compose_config(overrides)).tracking
 
 
 def select_runs(experiment: str, sweep: str | None = None, filter_string: str = "") -> pd.DataFrame:

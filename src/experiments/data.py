@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from hydra import compose, initialize_config_dir
 
 from experiments import schema
 from experiments.schema import DataConfig
@@ -91,10 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--per-class", type=int, default=12, help="samples per class in the grid")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    schema.register()
     try:
-        with initialize_config_dir(str(schema.PROJECT_ROOT / "conf"), version_base="1.3"):
-            settings = schema.settings(compose("config", overrides=args.overrides))
+        settings = schema.settings(schema.compose_config(args.overrides))
         data = load_data(settings.data, settings.classes)
         parts = split(data, settings.data.split)
     except HandrecError as err:

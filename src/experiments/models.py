@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Literal
 
 import mlflow
-from hydra import compose, initialize_config_dir
 from mlflow.exceptions import MlflowException
 from sqlalchemy.engine import make_url
 
@@ -36,9 +35,7 @@ def project_tracking_uri() -> str:
     """MLFLOW_TRACKING_URI if set, else the project's own store as conf/tracking configures it."""
     if "MLFLOW_TRACKING_URI" in os.environ:
         return os.environ["MLFLOW_TRACKING_URI"]
-    schema.register()
-    with initialize_config_dir(str(schema.PROJECT_ROOT / "conf"), version_base="1.3"):
-        return str(compose("config").tracking.uri)
+    return str(schema.compose_config().tracking.uri)
 
 
 def resolve_model(ref: str, tracking_uri: str | None = None) -> Path:

@@ -25,7 +25,8 @@ from omegaconf.errors import OmegaConfBaseException
 from experiments import schema
 from experiments.compare import METRICS, runs_table, select_runs
 from experiments.run import run
-from experiments.sweep import ParentRun, compose_run_config, ending_on_error
+from experiments.schema import compose_config
+from experiments.sweep import ParentRun, ending_on_error
 from experiments.tracking import connect
 from handrec.errors import ConfigError, HandrecError
 
@@ -82,7 +83,7 @@ def variants(seeds: Sequence[int], folds: int) -> list[list[str]]:
 def repeat(overrides: Sequence[str], seeds: Sequence[int]) -> tuple[ParentRun, pd.DataFrame, int]:
     """Runs every variant under one parent, then sums them up on it; returns the parent, the
     statistics and the number of failed runs (a failed run ends FAILED, the others go on)."""
-    base = schema.settings(compose_run_config(overrides))
+    base = schema.settings(compose_config(overrides))
     plan = variants(seeds, base.data.split.folds)
     name = f"repeat {len(plan)}x" + (f": {' '.join(overrides)}" if overrides else "")
     parent = ParentRun.open(connect(base.tracking), name, {"overrides": " ".join(overrides)})
@@ -97,7 +98,7 @@ def run_variant(overrides: Sequence[str], variant: Sequence[str], parent: Parent
     """One repeat; False when it failed (its run, if it got one, ends FAILED)."""
     name = ",".join(variant)
     try:
-        run(compose_run_config([*overrides, *variant]), name, parent.run_id)
+        run(compose_config([*overrides, *variant]), name, parent.run_id)
     except Exception as err:
         print(f"{name} failed: {err}", file=sys.stderr)
         return False

@@ -7,10 +7,12 @@ is loaded.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
@@ -82,6 +84,14 @@ def register() -> None:
     for name, (params, _) in MODELS.items():
         store.store(group="schema/model", name=name, node=params)
     OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
+
+
+def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
+    """The run config exactly as `python -m experiments.run <overrides>` composes it, for
+    the tools that need it without Hydra's entrypoint (sweep drivers, the UI, the data CLI)."""
+    register()
+    with initialize_config_dir(str(PROJECT_ROOT / "conf"), version_base="1.3"):
+        return compose("config", overrides=list(overrides))
 
 
 def settings(cfg: DictConfig) -> Config:

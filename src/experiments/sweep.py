@@ -12,19 +12,18 @@ import atexit
 import importlib.util
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import joblib
 import mlflow
-from hydra import compose, initialize_config_dir
 from hydra.experimental.callback import Callback
 from mlflow.entities import Run
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.schema import PROJECT_ROOT, TrackingConfig, register
+from experiments.schema import TrackingConfig
 from experiments.tracking import PARENT_RUN_ENV, connect
 from handrec.errors import HandrecError
 
@@ -131,14 +130,6 @@ class SweepParentRun(Callback):
         self.parent.close(self.parent.children_status())
         os.environ.pop(PARENT_RUN_ENV, None)
         self.parent = None
-
-
-def compose_run_config(overrides: Sequence[str]) -> DictConfig:
-    """The run config exactly as `python -m experiments.run <overrides>` composes it, for
-    drivers that call experiments.run.run in-process."""
-    register()
-    with initialize_config_dir(str(PROJECT_ROOT / "conf"), version_base="1.3"):
-        return compose("config", overrides=list(overrides))
 
 
 def require_launcher(launcher: DictConfig, choice: str) -> None:

@@ -39,7 +39,8 @@ from optuna.trial import FrozenTrial, Trial, TrialState
 
 from experiments import schema
 from experiments.run import run
-from experiments.sweep import ParentRun, compose_run_config, ending_on_error
+from experiments.schema import compose_config
+from experiments.sweep import ParentRun, ending_on_error
 from experiments.tracking import check_reachable, connect, flatten
 from handrec.errors import ConfigError, HandrecError, require
 
@@ -114,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def tune(search: SearchSpec, overrides: Sequence[str]) -> optuna.Study:
     """Checks the space, then runs trials under the study's parent run."""
-    base = compose_run_config(overrides)
+    base = compose_config(overrides)
     check_space(search.space, base, overrides)
     experiment_id = connect(schema.settings(base).tracking)
     study = open_study(search, overrides)
@@ -203,7 +204,7 @@ def check_space(space: dict[str, ParamSpec], base: DictConfig, overrides: Sequen
 def check_ends(key: str, spec: ParamSpec, overrides: Sequence[str]) -> None:
     for value in ends(spec):
         try:
-            schema.settings(compose_run_config([*overrides, as_override(key, value)]))
+            schema.settings(compose_config([*overrides, as_override(key, value)]))
         except (HandrecError, HydraException, OmegaConfBaseException) as err:
             raise ConfigError(
                 f"{GROUP}.space.{key}: {value!r} is refused: {first_line(err)}"
@@ -296,7 +297,7 @@ def objective(
 ) -> Callable[[Trial], float]:
     def trial_run(trial: Trial) -> float:
         values = {key: suggest(trial, key, spec) for key, spec in space.items()}
-        cfg = compose_run_config([*overrides, *(as_override(k, v) for k, v in values.items())])
+        cfg = compose_config([*overrides, *(as_override(k, v) for k, v in values.items())])
         pruning = PruneTrial(trial)
         best = run(cfg, f"trial {trial.number}", parent_run_id, callbacks=[pruning])
         if pruning.pruned:

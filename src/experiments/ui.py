@@ -10,16 +10,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-from hydra import compose, initialize_config_dir
-
 from experiments import schema
 
 
 def ui_command(overrides: Sequence[str], host: str, port: int) -> list[str]:
     """The `mlflow ui` command line for the composed tracking settings."""
-    schema.register()
-    with initialize_config_dir(str(schema.PROJECT_ROOT / "conf"), version_base="1.3"):
-        tracking = compose("config", overrides=list(overrides)).tracking
+    tracking = schema.compose_config(overrides).tracking
     command = [
         os.path.join(os.path.dirname(sys.executable), "mlflow"),
         "ui",
