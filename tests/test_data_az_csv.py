@@ -184,3 +184,32 @@ def test_a_refused_file_leaves_nothing_in_the_cache(tmp_path: Path):
     with pytest.raises(DataError):
         read(tmp_path, write(tmp_path / "az.csv", with_line(3, "1,2")))
     assert not (tmp_path / "cache").exists()
+
+
+def test_two_lines_whose_wrong_column_counts_add_up_are_still_named(tmp_path: Path):
+    text = with_line(2, ",".join(["3"] * 784)).splitlines()
+    text[3] = ",".join(["3"] * 786)
+    with pytest.raises(DataError, match="az.csv: line 2 has 784 columns"):
+        read(tmp_path, write(tmp_path / "az.csv", "\n".join(text)))
+
+
+@pytest.mark.parametrize("cell", ["65541", "007", " 7"])
+def test_a_cell_that_is_not_a_plain_integer_up_to_255_is_named(tmp_path: Path, cell: str):
+    line = ",".join(["3", "0", cell, *["0"] * 782])
+    with pytest.raises(DataError, match=f"az.csv: line 4 column 3 is '{cell}'"):
+        read(tmp_path, write(tmp_path / "az.csv", with_line(4, line)))
+
+
+def test_blank_lines_are_skipped(tmp_path: Path):
+    text = csv_text().replace("\n", "\n\n", 2) + "\n\n"
+    data = read(tmp_path, write(tmp_path / "az.csv", text))
+    np.testing.assert_array_equal(data.x.reshape(len(LABELS), 784), PIXELS)
+
+
+def test_blank_lines_count_in_the_line_number_of_an_error(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(az_csv, "PIECE_BYTES", 1 << 12)
+    lines = csv_text().splitlines()
+    lines[3] = ",".join(["27", *["0"] * 784])
+    text = "\n\n".join(lines[:2]) + "\n" + "\n".join(lines[2:])
+    with pytest.raises(DataError, match="az.csv: line 5 has label 27"):
+        read(tmp_path, write(tmp_path / "az.csv", text))

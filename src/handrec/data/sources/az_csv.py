@@ -2,10 +2,13 @@
 
 The file has no header row: pandas' default `read_csv` takes the first letter for a header and
 silently drops it. Here the first line counts as a header only when it is not all integers.
-The text is cut into pieces of whole lines that pyarrow parses on all cores, straight into uint8
-columns that become images at once, so no int64/float copy of the whole set ever exists
-(benchmarks/bench_data.py measures it). A problem is located to its line by a pure-Python scan
-of the failing piece, which runs only after arrow has failed.
+The text is cut into pieces of whole lines that numpy's C text parser (`np.fromstring`, which
+releases the GIL) reads on all cores into uint16; each piece is checked, narrowed to uint8 and
+copied straight into the result, so no int64/float copy of the whole set ever exists. It needs
+less CPU than pyarrow's CSV reader, which builds 785 columns that must then be transposed, and
+touches little fresh memory, which is what copies cost most here (benchmarks/bench_data.py).
+A problem is located to its line by a pure-Python scan of the failing piece, which runs only
+after the fast path has failed.
 """
 
 from __future__ import annotations
@@ -23,10 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import cv2
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from handrec.data.cache import cached, file_identity, settings_of
 from handrec.data.dataset import Dataset
@@ -42,16 +42,9 @@ MAX_HEADER = 1 << 16
 PIECE_BYTES = 8 << 20
 """Text parsed per task: measured fastest here, and small enough to keep memory lean."""
 WORKERS = min(8, os.cpu_count() or 1)
-
-_NAMES = [f"c{i}" for i in range(COLUMNS)]
-_PARSE = pacsv.ParseOptions(quote_char=False, double_quote=False)
-_CONVERT = pacsv.ConvertOptions(
-    column_types=dict.fromkeys(_NAMES, pa.uint8()),
-    null_values=[],
-    quoted_strings_can_be_null=False,
-    strings_can_be_null=False,
-)
-_FORMAT = "expected 785 integers a line: a label 0–25 (A–Z), then 784 pixels 0–255"
+NEWLINE, RETURN, COMMA, SPACE = ord("\n"), ord("\r"), ord(","), ord(" ")
+"""A blank line's end becomes a space, which `np.fromstring` skips before a number."""
+_FORMAT = "expected 785 plain integers a line: a label 0–25 (A–Z), then 784 pixels 0–255"
 
 
 @dataclass
@@ -82,35 +75,87 @@ def read_az_csv(path: Path) -> Dataset:
         raise DataError(
             f"{path} cannot be read ({error}): if it is truncated or corrupt, download it again"
         ) from None
-    if not labels:
+    if not len(labels):
         raise DataError(f"{path} holds no samples: {_FORMAT}")
-    images = np.concatenate(pixels).reshape(-1, 28, 28)
     return Dataset(
-        images, np.concatenate(labels).astype(np.int64), LabelSpace.from_names(UPPERCASE)
+        pixels.reshape(-1, 28, 28), labels.astype(np.int64), LabelSpace.from_names(UPPERCASE)
     )
 
 
-def _parse(path: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Labels and [n, 784] pixel blocks, one per piece of text, parsed on all cores in order.
+def _parse(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and [n, 784] pixels, from pieces of text parsed on all cores, kept in order.
 
-    At most WORKERS + 1 pieces are in flight, so memory stays near the size of the result.
+    At most WORKERS + 1 pieces are in flight, and each is copied into the result as soon as it
+    is done, so memory stays near the size of the result.
     """
-    labels: list[np.ndarray] = []
-    pixels: list[np.ndarray] = []
-    with _open(path) as stream, ThreadPoolExecutor(WORKERS) as pool:
+    with _open(path) as (stream, size), ThreadPoolExecutor(WORKERS) as pool:
         first = stream.readline(MAX_HEADER)
         header = _is_header(first, path)
-        first_line, carry = (2, b"") if header else (1, first)
-        pending: deque[Future[tuple[np.ndarray, np.ndarray]]] = deque()
-        for number, text in _pieces(stream, first_line, carry):
-            pending.append(pool.submit(_parse_piece, text, number, path))
+        rows = _Rows(size // (2 * COLUMNS) + 1, lines_before=int(header))
+        pending: deque[Future[_Piece]] = deque()
+        for start, block, cut in _pieces(stream, b"" if header else first):
+            pending.append(pool.submit(_parse_piece, start, block, cut))
             while len(pending) > WORKERS or (pending and pending[0].done()):
-                for done, out in zip(pending.popleft().result(), (labels, pixels), strict=True):
-                    out.append(done)
+                rows.add(pending.popleft(), path)
         for future in pending:
-            for done, out in zip(future.result(), (labels, pixels), strict=True):
-                out.append(done)
-    return labels, pixels
+            rows.add(future, path)
+    return rows.labels[: rows.count], rows.pixels[: rows.count]
+
+
+@dataclass
+class _Piece:
+    labels: np.ndarray
+    pixels: np.ndarray
+    lines: int
+    """Lines of text the piece held, blank ones included, to number the lines after it."""
+
+
+class _BadLine(Exception):
+    """A problem at a line counted from the start of its piece (1-based); None: not located."""
+
+    def __init__(self, line: int | None, problem: str) -> None:
+        super().__init__(problem)
+        self.line = line
+        self.problem = problem
+
+
+class _Rows:
+    """The result, filled piece by piece in file order.
+
+    It is allocated once at an upper bound of the rows (pages never written cost no memory),
+    because touching fresh memory is what a copy of the whole set costs most; it grows only
+    when the bound was too low.
+    """
+
+    def __init__(self, capacity: int, lines_before: int) -> None:
+        self.labels = np.empty(capacity, np.uint8)
+        self.pixels = np.empty((capacity, COLUMNS - 1), np.uint8)
+        self.count = 0
+        self.lines_before = lines_before
+
+    def add(self, future: Future[_Piece], path: Path) -> None:
+        try:
+            piece = future.result()
+        except _BadLine as bad:
+            if bad.line is None:
+                where = f"at line {self.lines_before + 1} or after:"
+            else:
+                where = f"line {self.lines_before + bad.line}"
+            raise DataError(f"{path}: {where} {bad.problem}; {_FORMAT}") from None
+        end = self.count + len(piece.labels)
+        if end > len(self.labels):
+            self._grow(2 * end)
+        self.labels[self.count : end] = piece.labels
+        self.pixels[self.count : end] = piece.pixels
+        self.count = end
+        self.lines_before += piece.lines
+
+    def _grow(self, capacity: int) -> None:
+        labels, pixels = self.labels, self.pixels
+        self.labels = np.empty(capacity, np.uint8)
+        self.pixels = np.empty((capacity, COLUMNS - 1), np.uint8)
+        self.labels[: self.count] = labels[: self.count]
+        self.pixels[: self.count] = pixels[: self.count]
 
 
 def _is_header(first: bytes, path: Path) -> bool:
@@ -126,45 +171,76 @@ def _is_header(first: bytes, path: Path) -> bool:
     return True
 
 
-def _pieces(stream: BinaryIO, first_line: int, carry: bytes) -> Iterator[tuple[int, memoryview]]:
-    """Whole lines in pieces of about PIECE_BYTES, each with the number of its first line."""
+def _pieces(stream: BinaryIO, start: bytes) -> Iterator[tuple[bytes, bytes, int]]:
+    """Whole lines in pieces of about PIECE_BYTES, as (start, block, cut): the text
+    start + block[:cut]. Joining them is left to the parsing thread, which copies anyway."""
     while block := stream.read(PIECE_BYTES):
-        text = carry + block
-        cut = text.rfind(b"\n") + 1
-        carry = text[cut:]
+        cut = block.rfind(b"\n") + 1
         if cut:
-            yield first_line, memoryview(text)[:cut]
-            first_line += text.count(b"\n", 0, cut)
-    if carry:
-        yield first_line, memoryview(carry)
+            yield start, block, cut
+            start = block[cut:]
+        else:
+            start += block
+    if start:
+        yield start, b"", 0
 
 
-def _parse_piece(text: memoryview, first_line: int, path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, pixels [n, 784]) of whole lines; arrow parses, numpy checks the labels."""
-    read = pacsv.ReadOptions(column_names=_NAMES, block_size=len(text) + 1, use_threads=False)
-    try:
-        table = pacsv.read_csv(pa.py_buffer(text), read, _PARSE, _CONVERT)
-    except pa.ArrowInvalid as error:
-        raise _invalid(path, text, first_line, error) from None
-    columns = np.empty((COLUMNS, table.num_rows), np.uint8)
-    for i, column in enumerate(table.columns):
-        columns[i] = column.to_numpy()
-    if columns[0].max(initial=0) >= len(UPPERCASE):
-        raise _invalid(path, text, first_line, "a label is over 25")
-    return columns[0].copy(), cv2.transpose(columns[1:])  # blocked: 1.5x numpy's .T.copy()
+def _parse_piece(start: bytes, block: bytes, cut: int) -> _Piece:
+    """The labels and pixels [n, 784] of start + block[:cut], whole lines; blank lines skip.
 
-
-def _invalid(path: Path, text: memoryview, first_line: int, error: Exception | str) -> DataError:
-    """The error for the piece's first bad line, found by a Python scan of that piece only.
-
-    Arrow's messages name no line, and the scan runs only once arrow has failed.
+    `np.fromstring` refuses any cell that is not an unsigned integer but wraps big ones around,
+    so each line must also hold exactly 784 commas and exactly as many characters as its values
+    take written plainly; together that proves 785 integers a line, then ranges are checked.
     """
-    for number, line in enumerate(bytes(text).splitlines(), start=first_line):
+    chars = _joined(start, block, cut)
+    lines = int(np.count_nonzero(chars == NEWLINE)) - (chars[-2] == NEWLINE)
+    while len(chars) > 1 and chars[-2] == NEWLINE:
+        chars = chars[:-1]
+    line_ends = np.flatnonzero(chars == NEWLINE)
+    line_starts = np.concatenate(([0], line_ends[:-1] + 1))
+    filled = line_ends > line_starts
+    if not filled.any():
+        return _Piece(np.empty(0, np.uint8), np.empty((0, COLUMNS - 1), np.uint8), lines)
+    commas = np.add.reduceat((chars == COMMA).view(np.uint8), line_starts, dtype=np.uint16)
+    if np.any(commas[filled] != COLUMNS - 1):
+        raise _bad_line(start + block[:cut], "a line has the wrong number of columns")
+    chars[line_ends] = np.where(filled, COMMA, SPACE)
+    try:
+        cells = np.fromstring(chars.tobytes(), np.uint16, sep=",").reshape(-1, COLUMNS)
+    except ValueError as error:
+        raise _bad_line(start + block[:cut], str(error)) from None
+    if np.any((line_ends - line_starts)[filled] != _plain_width(cells)):
+        raise _bad_line(start + block[:cut], "a cell is not written as a plain integer")
+    if cells[:, 0].max() >= len(UPPERCASE) or cells.max() > 255:
+        raise _bad_line(start + block[:cut], "a label is over 25 or a pixel over 255")
+    return _Piece(cells[:, 0].astype(np.uint8), cells[:, 1:].astype(np.uint8), lines)
+
+
+def _joined(start: bytes, block: bytes, cut: int) -> np.ndarray:
+    """start + block[:cut] + "\\n" as one writable array, without "\\r"."""
+    chars = np.empty(len(start) + cut + 1, np.uint8)
+    chars[: len(start)] = np.frombuffer(start, np.uint8)
+    chars[len(start) : -1] = np.frombuffer(block, np.uint8, count=cut)
+    chars[-1] = NEWLINE
+    return chars[chars != RETURN] if b"\r" in start or b"\r" in block else chars
+
+
+def _plain_width(cells: np.ndarray) -> np.ndarray:
+    """Characters each line takes with its values written without spaces or leading zeros."""
+    extra_digits = np.count_nonzero(cells >= 10, axis=1) + np.count_nonzero(cells >= 100, axis=1)
+    return 2 * COLUMNS - 1 + extra_digits
+
+
+def _bad_line(text: bytes, reason: str) -> _BadLine:
+    """The piece's first bad line, found by a Python scan of that piece only.
+
+    numpy's messages name no line, and the scan runs only once the fast path has failed.
+    """
+    for number, line in enumerate(text.splitlines(), start=1):
         problem = _line_problem(line)
         if problem:
-            return DataError(f"{path}: line {number} {problem}; {_FORMAT}")
-    reason = str(error).splitlines()[0][:200]
-    return DataError(f"{path}: at line {first_line} or after: {reason}; {_FORMAT}")
+            return _BadLine(number, problem)
+    return _BadLine(None, reason.splitlines()[0][:200])
 
 
 def _line_problem(line: bytes) -> str | None:
@@ -174,8 +250,7 @@ def _line_problem(line: bytes) -> str | None:
     if len(cells) != COLUMNS:
         return f"has {len(cells)} columns"
     for column, cell in enumerate(cells, start=1):
-        text = cell.strip()
-        if not text.isdigit() or int(text) > 255:
+        if not cell.isdigit() or int(cell) > 255 or cell != str(int(cell)).encode():
             return f"column {column} is {cell.decode(errors='replace')!r}"
     if int(cells[0]) >= len(UPPERCASE):
         return f"has label {int(cells[0])}, outside 0–25"
@@ -183,17 +258,26 @@ def _line_problem(line: bytes) -> str | None:
 
 
 @contextmanager
-def _open(path: Path) -> Iterator[BinaryIO]:
-    """The CSV's bytes: plain, gunzipped, or the one .csv inside a .zip."""
+def _open(path: Path) -> Iterator[tuple[BinaryIO, int]]:
+    """The CSV's bytes (plain, gunzipped, or the one .csv inside a .zip) and their size.
+
+    A line takes at least 1,570 bytes, so the size bounds the rows. A .gz stores its size
+    modulo 4 GiB in its last 4 bytes; a wrong bound only costs a regrow.
+    """
     if path.suffix.lower() == ".zip":
-        with zipfile.ZipFile(path) as archive, archive.open(_member(archive, path)) as member:
-            yield member
+        with zipfile.ZipFile(path) as archive:
+            member = archive.getinfo(_member(archive, path))
+            with archive.open(member) as stream:
+                yield stream, member.file_size
     elif path.suffix.lower() == ".gz":
+        with path.open("rb") as raw:
+            raw.seek(-min(4, path.stat().st_size), os.SEEK_END)
+            size = int.from_bytes(raw.read(4), "little")
         with gzip.open(path, "rb") as stream:
-            yield stream
+            yield stream, size
     else:
         with path.open("rb") as stream:
-            yield stream
+            yield stream, path.stat().st_size
 
 
 def _member(archive: zipfile.ZipFile, path: Path) -> str:
