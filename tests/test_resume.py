@@ -1,5 +1,5 @@
 """Interrupt a fit after an epoch, fit again with the same folder: it carries on, and ends
-exactly where an uninterrupted fit ends."""
+exactly where an uninterrupted fit ends, early stopping and plateau schedule included."""
 
 import shutil
 from pathlib import Path
@@ -12,18 +12,36 @@ from handrec.models import build_model
 from handrec.models.seed_cnn import SeedCnnParams
 from handrec.training.augment import AugmentSpec
 from handrec.training.checkpoint import CheckpointError
-from handrec.training.fit import TrainSpec, fit
+from handrec.training.fit import History, TrainSpec, fit
+from handrec.training.schedules import ScheduleSpec
 from tests.test_training import toy
 
 SPEC = TrainSpec(
     epochs=3, batch_size=16, verbose=0, deterministic=True, augment=AugmentSpec(rotation=10)
 )
+# Validation accuracy peaks at epoch 2: the plateau schedule halves the rate after epochs 3
+# and 4, and early stopping ends the fit after epoch 4, restoring epoch 2's weights.
+PATIENT = TrainSpec(
+    epochs=8,
+    batch_size=16,
+    verbose=0,
+    deterministic=True,
+    learning_rate=0.01,
+    early_stopping=2,
+    schedule=ScheduleSpec("plateau", patience=1, factor=0.5),
+)
 TRAIN, VAL = toy(48, 0), toy(16, 1)
 
 
-class InterruptAfterFirstEpoch(keras.callbacks.Callback):
+class InterruptAfter(keras.callbacks.Callback):
+    """Ctrl-C at the end of an epoch (1-based), once its backup is written."""
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__()
+        self.epoch = epoch
+
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if epoch == 0:
+        if epoch + 1 == self.epoch:
             raise KeyboardInterrupt
 
 
@@ -43,7 +61,7 @@ def backup(tmp_path_factory) -> Path:
             TRAIN,
             VAL,
             SPEC,
-            callbacks=[InterruptAfterFirstEpoch()],
+            callbacks=[InterruptAfter(1)],
             checkpoint_dir=folder,
         )
     return folder
@@ -80,3 +98,60 @@ def test_a_corrupt_checkpoint_is_reported(backup, tmp_path):
     (folder / "latest.weights.h5").write_bytes(b"not a weights file")
     with pytest.raises(CheckpointError, match="unreadable .* delete the folder"):
         fit(fresh_model(), TRAIN, VAL, SPEC, checkpoint_dir=folder)
+
+
+def test_a_corrupt_callback_state_is_refused_naming_the_file(backup, tmp_path):
+    folder = copy_of(backup, tmp_path)
+    (folder / "callbacks.npz").write_bytes(b"not an npz file")
+    with pytest.raises(CheckpointError, match=r"callbacks\.npz is unreadable .* delete the folder"):
+        fit(fresh_model(), TRAIN, VAL, SPEC, checkpoint_dir=folder)
+
+
+def test_a_callback_state_of_another_epoch_than_the_backup_is_refused(backup, tmp_path):
+    folder = copy_of(backup, tmp_path)
+    (folder / "training_metadata.json").write_text('{"epoch": 2, "batch": 0}')
+    with pytest.raises(CheckpointError, match=r"callbacks\.npz is of epoch 1, .* of epoch 2"):
+        fit(fresh_model(), TRAIN, VAL, SPEC, checkpoint_dir=folder)
+
+
+def test_resuming_with_early_stopping_a_fit_that_had_none_is_refused(backup, tmp_path):
+    folder = copy_of(backup, tmp_path)
+    with pytest.raises(CheckpointError, match="written with no early stopping .* has early_stop"):
+        fit(fresh_model(), TRAIN, VAL, PATIENT, checkpoint_dir=folder)
+
+
+@pytest.fixture(scope="module")
+def patient(tmp_path_factory) -> tuple[History, list[np.ndarray]]:
+    """An uninterrupted fit with early stopping and the plateau schedule: history, weights."""
+    model = fresh_model()
+    folder = tmp_path_factory.mktemp("patient") / "checkpoint"
+    history = fit(model, TRAIN, VAL, PATIENT, checkpoint_dir=folder)
+    assert history.epochs == [1, 2, 3, 4]
+    assert history["learning_rate"] == pytest.approx([0.01, 0.01, 0.01, 0.005])
+    return history, model.get_weights()
+
+
+@pytest.mark.parametrize("interrupted_after", [3, 4], ids=["while waiting", "having stopped"])
+def test_a_resumed_fit_stops_and_lowers_the_rate_at_the_epochs_of_an_uninterrupted_one(
+    patient, interrupted_after, tmp_path
+):
+    uninterrupted, weights = patient
+    folder = tmp_path / "checkpoint"
+    with pytest.raises(KeyboardInterrupt):
+        fit(
+            fresh_model(),
+            TRAIN,
+            VAL,
+            PATIENT,
+            callbacks=[InterruptAfter(interrupted_after)],
+            checkpoint_dir=folder,
+        )
+    model = fresh_model()
+    resumed = fit(model, TRAIN, VAL, PATIENT, checkpoint_dir=folder)
+
+    assert resumed.epochs == uninterrupted.epochs[interrupted_after:]
+    for metric in ("val_loss", "val_accuracy", "learning_rate"):
+        assert resumed.get(metric, []) == uninterrupted[metric][interrupted_after:]
+    for a, b in zip(weights, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not folder.exists()

@@ -1,4 +1,5 @@
-"""An interrupted run continues in the same MLflow run when the same config runs again."""
+"""An interrupted run continues in the same MLflow run when the same config runs again, and
+ends with the metrics of an uninterrupted run."""
 
 import keras
 import pytest
@@ -14,24 +15,30 @@ class StopAfterFirstEpoch(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
-@pytest.fixture(scope="module")
-def resumed(tmp_path_factory):
+def compose_run(root):
+    """The tiny config, deterministic, tracked and checkpointed under `root`."""
     from hydra import compose, initialize_config_dir
 
     from experiments.schema import register
     from tests.conftest import CONF_DIR
 
-    root = tmp_path_factory.mktemp("resume")
     register()
     overrides = [
         *TINY,
         "train.epochs=2",
+        "train.deterministic=true",
         f"tracking.uri=sqlite:///{root}/mlflow.db",
         f"tracking.artifact_root={root}/a",
         f"checkpoints={root}/ck",
     ]
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=overrides)
+        return compose("config", overrides=overrides)
+
+
+@pytest.fixture(scope="module")
+def resumed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("resume")
+    cfg = compose_run(root)
     client = MlflowClient(f"sqlite:///{root}/mlflow.db")
     with pytest.raises(KeyboardInterrupt):
         run(cfg, callbacks=[StopAfterFirstEpoch()])
@@ -63,3 +70,13 @@ def test_the_resumed_run_holds_every_epoch_once(resumed):
 def test_a_completed_run_leaves_no_checkpoint(resumed):
     _, _, root = resumed
     assert list((root / "ck").iterdir()) == []
+
+
+def test_the_resumed_run_ends_with_the_metrics_of_an_uninterrupted_run(resumed, tmp_path):
+    client, killed, _ = resumed
+    run(compose_run(tmp_path))
+    other = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    (whole,) = other.search_runs([other.get_experiment_by_name("handrec").experiment_id])
+    finished = client.get_run(killed.info.run_id)
+    for name in ("test_accuracy", "test_macro_f1", "val_loss"):
+        assert finished.data.metrics[name] == whole.data.metrics[name]

@@ -8,7 +8,7 @@ from handrec.training.schedules import (
     ScheduleSpec,
     learning_rate,
     make_optimizer,
-    plateau_callbacks,
+    plateau_callback,
 )
 
 PEAK, EPOCHS, STEPS = 0.1, 10, 100  # 1,000 steps in all
@@ -48,10 +48,10 @@ def test_step_multiplies_by_the_factor_every_step_epochs():
 
 
 def test_plateau_is_keras_reduce_on_plateau_on_the_monitored_metric():
-    (callback,) = plateau_callbacks(ScheduleSpec("plateau", factor=0.2, patience=3), "val_loss")
+    callback = plateau_callback(ScheduleSpec("plateau", factor=0.2, patience=3), "val_loss")
     assert isinstance(callback, keras.callbacks.ReduceLROnPlateau)
     assert (callback.monitor, callback.factor, callback.patience) == ("val_loss", 0.2, 3)
-    assert plateau_callbacks(ScheduleSpec("cosine"), "val_loss") == []
+    assert plateau_callback(ScheduleSpec("cosine"), "val_loss") is None
 
 
 def test_sgd_is_nesterov_with_momentum_and_weight_decay_is_decoupled():

@@ -16,7 +16,7 @@ from handrec.data.dataset import Dataset
 from handrec.errors import ConfigError, require
 from handrec.training.augment import AugmentSpec
 from handrec.training.callbacks import EpochSeeds, LearningRateLogger, StopOnNaN
-from handrec.training.checkpoint import CheckpointError, backup, resume
+from handrec.training.checkpoint import Backup, CheckpointError, Resumed, resume
 from handrec.training.pipeline import batches, epoch_batches, steps_per_epoch
 from handrec.training.runtime import DISTRIBUTIONS, PRECISIONS, is_mirrored
 from handrec.training.schedules import (
@@ -24,7 +24,7 @@ from handrec.training.schedules import (
     ScheduleSpec,
     learning_rate,
     make_optimizer,
-    plateau_callbacks,
+    plateau_callback,
 )
 
 MONITORS = ("val_accuracy", "val_loss")
@@ -111,8 +111,9 @@ def fit(
     `class_weight` scales each class's loss (e.g. `balanced_class_weights(train)` for
     imbalanced data).
 
-    With `checkpoint_dir`, each epoch is backed up there and a later call with the same folder
-    and settings resumes after the last completed epoch, reaching the same weights as an
+    With `checkpoint_dir`, each epoch is backed up there (with the state of early stopping and
+    the plateau schedule) and a later call with the same folder and settings resumes after the
+    last completed epoch, stopping, lowering the rate and reaching the same weights as an
     uninterrupted fit; the folder is removed when the fit completes. With
     `spec.distribute=mirrored` or a mixed precision, build `model` inside
     `strategy_scope(spec)`. `callbacks` run last, so they see every metric of the epoch.
@@ -123,8 +124,14 @@ def fit(
     steps = steps_per_epoch(len(train), spec.batch_size)
     n_classes = len(train.labels)
     _compile(model, spec, steps)
-    first = resume(checkpoint_dir, model, spec.optimizer) if checkpoint_dir else 0
-    if first >= spec.epochs:
+    remembering = _remembering(spec)
+    resumed = (
+        resume(checkpoint_dir, model, spec.optimizer, remembering) if checkpoint_dir else Resumed()
+    )
+    first = resumed.epochs
+    # Early stopping had ended the interrupted fit: run no epoch, only the end of the fit.
+    last = first if resumed.stopped_early else spec.epochs
+    if first > last:
         raise CheckpointError(
             f"checkpoint in {checkpoint_dir} has {first} epochs done, train.epochs is "
             f"{spec.epochs}: raise train.epochs to continue, or delete the folder"
@@ -133,16 +140,16 @@ def fit(
         epoch_batches(
             train,
             spec.batch_size,
-            range(first, spec.epochs),
+            range(first, last),
             seed,
             spec.augment,
             n_classes=n_classes,
         ),
         validation_data=batches(val, spec.batch_size, n_classes=n_classes),
-        epochs=spec.epochs,
+        epochs=last,
         initial_epoch=first,
         steps_per_epoch=steps,
-        callbacks=[*_callbacks(spec, checkpoint_dir), *callbacks],
+        callbacks=[*_callbacks(spec, remembering, checkpoint_dir, resumed), *callbacks],
         verbose=(1 if sys.stdout.isatty() else 2) if spec.verbose is None else spec.verbose,
         shuffle=False,  # the pipeline shuffles
         class_weight=dict(class_weight) if class_weight else None,
@@ -168,21 +175,33 @@ def _compile(model: keras.Model, spec: TrainSpec, steps: int) -> None:
         )
 
 
-def _callbacks(spec: TrainSpec, checkpoint_dir: Path | None) -> list[keras.callbacks.Callback]:
+def _remembering(spec: TrainSpec) -> dict[str, keras.callbacks.Callback]:
+    """The callbacks that decide from earlier epochs, by name: a checkpoint keeps their state."""
+    chosen: dict[str, keras.callbacks.Callback] = {}
+    plateau = plateau_callback(spec.schedule, spec.monitor)
+    if plateau is not None:
+        chosen["plateau"] = plateau
+    if spec.early_stopping:
+        chosen["early_stopping"] = keras.callbacks.EarlyStopping(
+            spec.monitor, patience=spec.early_stopping, restore_best_weights=True
+        )
+    return chosen
+
+
+def _callbacks(
+    spec: TrainSpec,
+    remembering: dict[str, keras.callbacks.Callback],
+    checkpoint_dir: Path | None,
+    resumed: Resumed,
+) -> list[keras.callbacks.Callback]:
     chosen = [
         LearningRateLogger(),
         StopOnNaN(spec.learning_rate),
         EpochSeeds(),
-        *plateau_callbacks(spec.schedule, spec.monitor),
+        *remembering.values(),
     ]
-    if spec.early_stopping:
-        chosen.append(
-            keras.callbacks.EarlyStopping(
-                spec.monitor, patience=spec.early_stopping, restore_best_weights=True
-            )
-        )
     if checkpoint_dir is not None:
-        chosen.append(backup(checkpoint_dir))
+        chosen.append(Backup(checkpoint_dir, remembering, resumed))
     return chosen
 
 

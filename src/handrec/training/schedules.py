@@ -21,7 +21,9 @@ class ScheduleSpec:
     cosine:    linear warmup from 0 over `warmup_epochs`, then cosine decay to
                `final_ratio` × the peak.
     one_cycle: linear rise from `start_ratio` × the peak over the first `peak_at` of training,
-               then cosine decay to `final_ratio` × the peak (momentum is not cycled).
+               then cosine decay to `final_ratio` × the peak. Momentum is not cycled: Keras 3
+               optimizers take momentum and beta_1 as constants (SGD accepts floats only), and
+               a variable slipped in instead does not survive saving the model.
     step:      multiplied by `factor` every `step_epochs` epochs.
     plateau:   multiplied by `factor` after `patience` epochs without improvement of
                `train.monitor`, down to `min_lr`.
@@ -91,15 +93,14 @@ def _warmup_cosine(
     )
 
 
-def plateau_callbacks(spec: ScheduleSpec, monitor: str) -> list[keras.callbacks.Callback]:
-    """The plateau schedule acts on validation results, so it is a callback, not a schedule."""
+def plateau_callback(spec: ScheduleSpec, monitor: str) -> keras.callbacks.ReduceLROnPlateau | None:
+    """The plateau schedule acts on validation results, so it is a callback, not a schedule;
+    None for the other schedules."""
     if spec.name != "plateau":
-        return []
-    return [
-        keras.callbacks.ReduceLROnPlateau(
-            monitor=monitor, factor=spec.factor, patience=spec.patience, min_lr=spec.min_lr
-        )
-    ]
+        return None
+    return keras.callbacks.ReduceLROnPlateau(
+        monitor=monitor, factor=spec.factor, patience=spec.patience, min_lr=spec.min_lr
+    )
 
 
 def make_optimizer(
