@@ -92,6 +92,12 @@ def test_a_missing_part_file_is_named(tmp_path: Path):
         load(emnist(tmp_path, folder))
 
 
+def test_a_missing_part_file_suggests_reading_only_the_parts_there(tmp_path: Path):
+    folder = write_split(tmp_path / "e", "byclass", BYCLASS, {"test": [4]})
+    with pytest.raises(DataError, match=r"data.sources.<key>.part=train\|test"):
+        load(emnist(tmp_path, folder))
+
+
 def test_a_missing_mapping_file_is_named(tmp_path: Path):
     (tmp_path / "e").mkdir()
     with pytest.raises(DataError, match="emnist-bymerge-mapping.txt does not exist"):

@@ -57,7 +57,10 @@ def locate(folder: Path, stem: str) -> Path:
     for candidate in (folder / f"{stem}.gz", folder / stem):
         if candidate.is_file():
             return candidate
-    raise DataError(f"{folder / stem}.gz does not exist: put the official file there or fix path")
+    raise DataError(
+        f"{folder / stem}.gz does not exist: put the official file there, fix the path, or read "
+        "only the parts you have with data.sources.<key>.part=train|test"
+    )
 
 
 def read_images_and_labels(images: Path, labels: Path) -> tuple[np.ndarray, np.ndarray]:
