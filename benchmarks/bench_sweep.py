@@ -32,7 +32,7 @@ import keras
 from mlflow import MlflowClient
 
 from experiments.run import run
-from experiments.sweep import compose_run_config
+from experiments.schema import compose_config
 
 TARGET_OVERHEAD_S = 2.0
 WORKLOAD = [
@@ -78,7 +78,7 @@ def in_process(filters: list[int], root: Path) -> list[tuple[float, float]]:
     for value in filters:
         timer = FitTimer()
         started = time.perf_counter()
-        cfg = compose_run_config([*WORKLOAD, f"model.filters={value}", *store(root)])
+        cfg = compose_config([*WORKLOAD, f"model.filters={value}", *store(root)])
         run(cfg, f"model.filters={value}", callbacks=[timer])
         times.append((time.perf_counter() - started, timer.seconds))
     return times

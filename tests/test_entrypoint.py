@@ -119,6 +119,20 @@ def test_the_logged_model_loads_with_pyfunc_and_predicts(single):
     assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-4)
 
 
+def test_the_logged_model_carries_the_test_metrics(single):
+    root, _, run = single
+    client = MlflowClient(f"sqlite:///{root}/mlflow.db")
+    (model,) = client.search_logged_models([run.info.experiment_id])
+    linked = {metric.key: metric.value for metric in model.metrics}
+    assert linked["test_accuracy"] == run.data.metrics["test_accuracy"]
+    assert "test_f1_A" in linked
+
+
+def test_logging_the_model_prints_no_progress_bar(single):
+    _, done, _ = single
+    assert "━" not in done.stdout + done.stderr
+
+
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
     """Two jobs, the first of which fails inside its run (too few digits to split)."""

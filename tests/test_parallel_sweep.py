@@ -11,18 +11,20 @@ from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from mlflow import MlflowClient
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from experiments.schema import TrackingConfig, register
 from experiments.sweep import (
     THREAD_ENV,
     LauncherMissing,
+    SweepParentRun,
     require_launcher,
     share_cores,
     threads_per_job,
 )
-from experiments.tracking import connect
+from experiments.tracking import PARENT_RUN_ENV, connect
 from tests.conftest import CONF_DIR, TINY
 
 RAY_LAUNCHER = "hydra_plugins.hydra_ray_launcher"
@@ -116,19 +118,73 @@ def test_ray_jobs_get_their_tasks_cpus_as_threads():
     assert threads_per_job(launcher, 8) == 2
 
 
-def test_the_serial_launcher_leaves_threads_alone(monkeypatch):
+@pytest.fixture
+def own_environ(monkeypatch):
+    """The test's own copy of the environment: what the code under test sets there is gone
+    after the test, also variables that did not exist before."""
+    monkeypatch.setattr(os, "environ", os.environ.copy())
+
+
+def test_the_serial_launcher_leaves_threads_alone(own_environ):
     for name in THREAD_ENV:
-        monkeypatch.delenv(name, raising=False)
-    share_cores(OmegaConf.create({"_target_": "basic"}))
+        os.environ.pop(name, None)
+    assert share_cores(OmegaConf.create({"_target_": "basic"})) == {}
     assert not set(THREAD_ENV) & set(os.environ)
 
 
-def test_a_thread_count_set_by_the_user_is_kept(monkeypatch):
-    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "3")
-    monkeypatch.delenv("TF_NUM_INTEROP_THREADS", raising=False)
-    share_cores(OmegaConf.create({"n_jobs": 64}))
-    assert os.environ["TF_NUM_INTRAOP_THREADS"] == "3"
-    assert os.environ["TF_NUM_INTEROP_THREADS"] == "1"
+def test_a_thread_count_set_by_the_user_is_kept(own_environ):
+    os.environ["TF_NUM_INTRAOP_THREADS"] = "3"
+    os.environ.pop("TF_NUM_INTEROP_THREADS", None)
+    threads = share_cores(OmegaConf.create({"n_jobs": 64}))
+    assert os.environ["TF_NUM_INTRAOP_THREADS"] == threads["TF_NUM_INTRAOP_THREADS"] == "3"
+    assert os.environ["TF_NUM_INTEROP_THREADS"] == threads["TF_NUM_INTEROP_THREADS"] == "1"
+
+
+def start_sweep(root: Path, *overrides: str) -> tuple[str, DictConfig]:
+    """What Hydra does for a --multirun before any job: compose, then the callback's
+    on_multirun_start; returns the parent run's id and a job's config as every launcher
+    (basic, joblib, Ray) composes it, from the sweep's Hydra overrides, before sending it to
+    the process that runs the job."""
+    register()
+    store = [f"tracking.uri=sqlite:///{root}/mlflow.db", f"tracking.artifact_root={root}/a"]
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=[*overrides, *store], return_hydra_config=True)
+        callback = SweepParentRun()
+        callback.on_multirun_start(cfg)
+        parent_run_id = callback.parent.run_id
+        job = GlobalHydra.instance().config_loader().load_sweep_config(cfg, ["model.filters=2"])
+    callback.close()
+    return parent_run_id, job
+
+
+def test_a_job_carries_its_parent_run_id_in_its_own_config(tmp_path, own_environ):
+    parent_run_id, job = start_sweep(tmp_path)
+    assert job.hydra.job.env_set[PARENT_RUN_ENV] == parent_run_id
+
+
+def test_jobs_need_nothing_from_the_launching_process_environment(tmp_path, own_environ):
+    """So jobs on another machine (a remote Ray cluster) find their parent too."""
+    start_sweep(tmp_path)
+    assert PARENT_RUN_ENV not in os.environ
+
+
+def test_a_parallel_job_carries_its_thread_counts_in_its_own_config(tmp_path, own_environ):
+    for name in THREAD_ENV:
+        os.environ.pop(name, None)
+    _, job = start_sweep(tmp_path, "hydra/launcher=joblib", "hydra.launcher.n_jobs=64")
+    assert {name: job.hydra.job.env_set[name] for name in THREAD_ENV} == dict.fromkeys(
+        THREAD_ENV, "1"
+    )
+
+
+def test_an_env_set_of_the_user_wins_over_the_sweeps_share(tmp_path, own_environ):
+    _, job = start_sweep(
+        tmp_path,
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=64",
+        "+hydra.job.env_set.OMP_NUM_THREADS=7",
+    )
+    assert job.hydra.job.env_set["OMP_NUM_THREADS"] == "7"
 
 
 @pytest.mark.skipif(
@@ -144,12 +200,17 @@ def test_the_ray_launcher_without_ray_names_the_extra_to_install():
 
 @pytest.fixture(scope="module")
 def ray_sweep(tmp_path_factory):
-    """Two jobs as tasks of a local Ray with 2 CPUs."""
+    """Two jobs as tasks of a local Ray with 2 CPUs, whose workers hold a stale parent run id
+    in their environment: like a remote machine's, it is not the launching process's."""
     if importlib.util.find_spec(RAY_LAUNCHER) is None:
         pytest.skip('the Ray launcher is not installed (pip install -e ".[ray]")')
     root = tmp_path_factory.mktemp("ray")
     done = sweep(
-        root, "hydra/launcher=ray", "hydra.launcher.ray.init.num_cpus=2", "model.filters=2,3"
+        root,
+        "hydra/launcher=ray",
+        "hydra.launcher.ray.init.num_cpus=2",
+        f"++hydra.launcher.ray.init.runtime_env={{env_vars:{{{PARENT_RUN_ENV}:stale}}}}",
+        "model.filters=2,3",
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return runs_of(root)

@@ -1,9 +1,9 @@
 """Many runs at once: the parent run that groups them (a --multirun sweep's jobs, a search's
 trials, repeats), and what a sweep sets up before its jobs start.
 
-A sweep's jobs may run in other processes (joblib, a local Ray); they find their parent, and
-their share of the cores, through environment variables that the workers inherit from the
-launching process.
+A sweep's jobs may run in other processes (joblib) or on other machines (Ray); they find their
+parent, and their share of the cores, in environment variables that their own config sets
+(`hydra.job.env_set`), so that no job depends on inheriting the launching process's environment.
 """
 
 from __future__ import annotations
@@ -96,7 +96,8 @@ def ending_on_error(parent: ParentRun) -> Iterator[ParentRun]:
 
 class SweepParentRun(Callback):
     """Prepares a --multirun sweep: checks its launcher, shares the cores among parallel jobs,
-    and opens the parent run before the first job and closes it after the last.
+    and opens the parent run before the first job and closes it after the last. Jobs get the
+    parent's id and their threads in their own config (`set_in_jobs`).
 
     The parent ends FAILED when a child failed, KILLED when the sweep was cut off.
     """
@@ -109,7 +110,7 @@ class SweepParentRun(Callback):
             require_launcher(config.hydra.launcher, config.hydra.runtime.choices["hydra/launcher"])
         except LauncherMissing as err:
             sys.exit(f"error: {err}")  # Hydra turns a callback's exceptions into warnings
-        share_cores(config.hydra.launcher)
+        threads = share_cores(config.hydra.launcher)
         tracking = TrackingConfig(**OmegaConf.to_container(config.tracking, resolve=True))
         sweep_dir = os.path.basename(str(config.hydra.sweep.dir))
         self.parent = ParentRun.open(
@@ -117,7 +118,7 @@ class SweepParentRun(Callback):
             f"sweep {sweep_dir}",
             {"overrides": " ".join(config.hydra.overrides.task)},
         )
-        os.environ[PARENT_RUN_ENV] = self.parent.run_id
+        set_in_jobs(config, {**threads, PARENT_RUN_ENV: self.parent.run_id})
         atexit.register(self.close)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
@@ -128,7 +129,6 @@ class SweepParentRun(Callback):
         if self.parent is None:
             return
         self.parent.close(self.parent.children_status())
-        os.environ.pop(PARENT_RUN_ENV, None)
         self.parent = None
 
 
@@ -143,17 +143,31 @@ def require_launcher(launcher: DictConfig, choice: str) -> None:
         )
 
 
-def share_cores(launcher: DictConfig) -> None:
-    """Gives each parallel job its share of the cores as TensorFlow's (and OpenMP's) threads.
+def set_in_jobs(config: DictConfig, env: Mapping[str, str]) -> None:
+    """Sets environment variables in every job's own process, wherever the launcher runs it.
+
+    Every launcher composes each job's config afresh from the sweep's Hydra overrides, and the
+    process that runs the job (this one, a joblib worker, a Ray task on another machine) sets
+    its `hydra.job.env_set` around the task. So the variables go in as overrides: the only way
+    to jobs that do not inherit this process's environment. A name the user sets there is kept.
+    """
+    for name, value in env.items():
+        if name not in config.hydra.job.env_set:
+            config.hydra.overrides.hydra.append(f"++hydra.job.env_set.{name}='{value}'")
+
+
+def share_cores(launcher: DictConfig) -> dict[str, str]:
+    """Gives each parallel job its share of the cores as TensorFlow's (and OpenMP's) threads;
+    returns the variables, for `set_in_jobs`.
 
     Without it every job sizes its thread pools for the whole machine and they fight over the
-    cores. Workers inherit the environment; a value the user set is kept.
+    cores. They are also set here, as workers on this machine inherit them before they import
+    anything (OpenMP reads them when it loads); a value the user set is kept.
     """
     threads = threads_per_job(launcher, joblib.cpu_count())
     if threads is None:
-        return
-    for name in THREAD_ENV:
-        os.environ.setdefault(name, str(threads))
+        return {}
+    return {name: os.environ.setdefault(name, str(threads)) for name in THREAD_ENV}
 
 
 def threads_per_job(launcher: DictConfig, cpus: int) -> int | None:

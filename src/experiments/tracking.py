@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, redirect_stdout
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -17,7 +18,6 @@ import numpy as np
 import requests
 import tensorflow as tf
 from filelock import FileLock
-from matplotlib.figure import Figure
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from sqlalchemy.engine import make_url
@@ -182,26 +182,30 @@ def logged_history(run_id: str, keys: Sequence[str]) -> dict[str, list[float]]:
     }
 
 
-def log_figure(figure: Figure, name: str) -> None:
-    mlflow.log_figure(figure, name)
-    figure.clear()
+def log_model(model: keras.Model, classes: tuple[str, ...], example: np.ndarray) -> str:
+    """The Keras file (with its class names) and an MLflow model that pyfunc can load; returns
+    the logged model's id, to link metrics to it.
 
-
-def log_model(model: keras.Model, classes: tuple[str, ...], example: np.ndarray) -> None:
-    """The Keras file (with its class names) and an MLflow model that pyfunc can load."""
+    Log it before the test metrics: MLflow links a run's step-0 metrics to a model logged at
+    step 0 by reading the history of every metric the run has, one query each (115 once the
+    test metrics are in), where `log_metrics(model_id=...)` afterwards costs nothing.
+    """
     from handrec.inference import save_model
 
     with tempfile.TemporaryDirectory() as tmp:
         save_model(model, classes, Path(tmp))
         mlflow.log_artifacts(tmp, artifact_path="keras")
     example = example.astype(np.float32)
-    mlflow.tensorflow.log_model(
-        model,
-        name="model",
-        signature=infer_signature(example, keras.ops.convert_to_numpy(model(example))),
-        input_example=example,
-        pip_requirements=[f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}"],
-    )
+    # MLflow predicts the input example to check it; Keras would print a progress bar for that.
+    with redirect_stdout(io.StringIO()):
+        info = mlflow.tensorflow.log_model(
+            model,
+            name="model",
+            signature=infer_signature(example, keras.ops.convert_to_numpy(model(example))),
+            input_example=example,
+            pip_requirements=[f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}"],
+        )
+    return info.model_id
 
 
 def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
