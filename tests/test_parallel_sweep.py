@@ -187,13 +187,11 @@ def test_an_env_set_of_the_user_wins_over_the_sweeps_share(tmp_path, own_environ
     assert job.hydra.job.env_set["OMP_NUM_THREADS"] == "7"
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec(RAY_LAUNCHER) is not None, reason="the Ray launcher is installed"
-)
-def test_the_ray_launcher_without_ray_names_the_extra_to_install():
+def test_the_ray_launcher_without_ray_names_the_extra_to_install(monkeypatch):
     register()
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=["hydra/launcher=ray"], return_hydra_config=True)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, package=None: None)
     with pytest.raises(LauncherMissing, match=r'pip install -e "\.\[ray\]"'):
         require_launcher(cfg.hydra.launcher, "ray")
 
