@@ -4,6 +4,7 @@ search that is resumed."""
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import os
 import subprocess
@@ -25,7 +26,9 @@ from experiments.tune import (
     SearchSpec,
     check_space,
     compose_search,
+    load_study,
     main,
+    on_ray,
     open_study,
     optimize,
 )
@@ -146,15 +149,29 @@ def test_a_study_resumed_with_other_overrides_is_refused(tmp_path):
         open_study(stored_search(tmp_path), ["model.filters=16"])
 
 
-def test_a_resumed_study_does_not_replay_its_first_samples(tmp_path):
-    def first_sample() -> float:
-        study = open_study(stored_search(tmp_path), [])
-        trial = study.ask()
-        value = trial.suggest_float("x", 0, 1)
-        study.tell(trial, value)
-        return value
+def first_sample(tmp_path: Path, worker: int) -> float:
+    search = stored_search(tmp_path)
+    open_study(search, [])
+    study = load_study(search, worker)
+    trial = study.ask()
+    value = trial.suggest_float("x", 0, 1)
+    study.tell(trial, value)
+    return value
 
-    assert first_sample() != first_sample()
+
+def test_a_resumed_study_does_not_replay_its_first_samples(tmp_path):
+    assert first_sample(tmp_path, 0) != first_sample(tmp_path, 0)
+
+
+def test_workers_that_count_the_trials_differently_draw_different_samples(tmp_path):
+    search = stored_search(tmp_path)
+    search.workers = 2
+    open_study(search, [])
+    second = load_study(search, 1)
+    optuna.load_study(study_name=search.study_name, storage=search.storage).ask()
+    first = load_study(search, 0)
+    samples = [study.ask().suggest_float("x", 0, 1) for study in (first, second)]
+    assert samples[0] != samples[1]
 
 
 @pytest.fixture
@@ -264,3 +281,53 @@ def test_a_search_prints_the_best_trial_and_how_to_compare(search):
     output, _, study = search
     assert f"best val accuracy {study.best_value:.4f}" in output
     assert "python -m experiments.compare --sweep" in output
+
+
+@pytest.fixture(scope="module", params=["joblib", "ray"])
+def parallel_search(request, tmp_path_factory):
+    """A search of two trials run by two workers at once, as processes or as Ray tasks."""
+    if request.param == "ray" and importlib.util.find_spec("ray") is None:
+        pytest.skip('Ray is not installed (pip install -e ".[ray]")')
+    root = tmp_path_factory.mktemp(f"tune-{request.param}")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "experiments.tune",
+            *search_args(root, 2),
+            "hparams_search.workers=2",
+            f"hparams_search.launcher={request.param}",
+            "hparams_search.pruner.n_startup_trials=2",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    client = MlflowClient(f"sqlite:///{root}/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("tune").experiment_id])
+    study = optuna.load_study(study_name="e2e", storage=f"sqlite:///{root}/optuna.db")
+    return runs, study
+
+
+def test_parallel_workers_share_one_study_under_one_parent(parallel_search):
+    runs, study = parallel_search
+    (parent,) = [r for r in runs if r.data.tags.get("handrec.sweep") == "parent"]
+    trials = trials_of(runs)
+    assert len(trials) == len(study.trials) >= 2
+    assert {r.data.tags["mlflow.parentRunId"] for r in trials} == {parent.info.run_id}
+    assert {r.info.status for r in trials} == {"FINISHED"} and parent.info.status == "FINISHED"
+
+
+def test_a_worker_count_below_one_is_refused():
+    with pytest.raises(ConfigError, match="hparams_search.workers must be >= 1, got 0"):
+        compose_search("optuna", ["hparams_search.workers=0"])
+
+
+def test_ray_workers_without_ray_name_the_extra_to_install(monkeypatch):
+    _, search = in_memory(n_trials=1)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, package=None: None)
+    with pytest.raises(SearchError, match=r'launcher=ray needs .*pip install -e "\.\[ray\]"'):
+        on_ray(search, [], "parent")

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import importlib.util
 import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import joblib
 import keras
 import mlflow
 import optuna
@@ -40,7 +42,7 @@ from optuna.trial import FrozenTrial, Trial, TrialState
 from experiments import schema
 from experiments.run import run
 from experiments.schema import compose_config
-from experiments.sweep import ParentRun, ending_on_error
+from experiments.sweep import THREAD_ENV, ParentRun, ending_on_error, share_cores
 from experiments.tracking import check_reachable, connect, flatten
 from handrec.errors import ConfigError, HandrecError, require
 
@@ -49,6 +51,7 @@ DEFAULT_PRESET = "optuna"
 TYPES = ("float", "int", "categorical")
 MONITOR = "val_accuracy"
 DONE = (TrialState.COMPLETE, TrialState.PRUNED)
+LAUNCHERS = ("joblib", "ray")
 TPE = "optuna.samplers.TPESampler"
 MEDIAN = "optuna.pruners.MedianPruner"
 _ABSENT = object()
@@ -78,8 +81,11 @@ class SearchSpec:
     study_name: str = "handrec"
     storage: str = MISSING  # an Optuna storage URL; sqlite keeps the study across invocations
     n_trials: int = 20  # complete + pruned trials the study should reach, over all invocations
-    max_failures: int = 3  # crashed trials one invocation tolerates before it stops
+    max_failures: int = 3  # crashed trials one invocation (or worker) tolerates before it stops
     timeout: float | None = None  # seconds one invocation may start new trials for
+    workers: int = 1  # trials at once, each worker a process drawing from the shared study
+    launcher: str = "joblib"  # of the workers: joblib (this machine) or ray (a Ray cluster)
+    ray_address: str | None = None  # ray: None starts a local Ray, "auto" joins a running one
     seed: int = 0  # of the sampler; a resumed study continues from another seed
     sampler: dict[str, Any] = field(default_factory=lambda: {"_target_": TPE})
     pruner: dict[str, Any] = field(default_factory=lambda: {"_target_": MEDIAN})
@@ -93,6 +99,11 @@ class SearchSpec:
             self.max_failures >= 0, f"{GROUP}.max_failures must be >= 0, got {self.max_failures}"
         )
         require(bool(self.space), f"{GROUP}.space is empty: name at least one config key")
+        require(self.workers >= 1, f"{GROUP}.workers must be >= 1, got {self.workers}")
+        require(
+            self.launcher in LAUNCHERS,
+            f"{GROUP}.launcher must be one of {'|'.join(LAUNCHERS)}, got {self.launcher!r}",
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -121,15 +132,76 @@ def tune(search: SearchSpec, overrides: Sequence[str]) -> optuna.Study:
     study = open_study(search, overrides)
     parent = study_parent(study, experiment_id, overrides)
     with ending_on_error(parent):
-        trial_run = objective(overrides, search.space, parent.run_id)
-        failures = optimize(study, trial_run, search, [RecordBest(parent.run_id)])
+        budgets = run_workers(search, overrides, parent.run_id)
     complete = study.get_trials(states=(TrialState.COMPLETE,))
-    parent.close("FAILED" if failures.exceeded or not complete else "FINISHED")
-    if failures.exceeded:
+    exceeded = any(budget.exceeded for budget in budgets)
+    parent.close("FAILED" if exceeded or not complete else "FINISHED")
+    if exceeded:
         raise SearchError(
-            f"stopped after {failures.count} failed trials ({GROUP}.max_failures="
+            f"stopped after {sum(b.count for b in budgets)} failed trials ({GROUP}.max_failures="
             f"{search.max_failures}): see the error tags of the FAILED runs"
         )
+    return study
+
+
+def run_workers(
+    search: SearchSpec, overrides: Sequence[str], parent_run_id: str
+) -> list[FailureBudget]:
+    """Trials drawn by this process, or by `search.workers` processes at once (joblib's on this
+    machine, or Ray tasks), each with its share of the cores. They share the study through its
+    storage, which on a cluster must be a database every node reaches."""
+    if search.workers == 1:
+        return [worker(search, overrides, parent_run_id, 0)]
+    if search.launcher == "ray":
+        return on_ray(search, overrides, parent_run_id)
+    share_cores(OmegaConf.create({"n_jobs": search.workers}))
+    return joblib.Parallel(n_jobs=search.workers)(
+        joblib.delayed(worker)(search, overrides, parent_run_id, index)
+        for index in range(search.workers)
+    )
+
+
+def on_ray(search: SearchSpec, overrides: Sequence[str], parent_run_id: str) -> list[FailureBudget]:
+    """Workers as Ray tasks, the cluster's cores divided among them."""
+    if importlib.util.find_spec("ray") is None:
+        raise SearchError(
+            f"{GROUP}.launcher=ray needs the optional dependencies 'ray': pip install -e \".[ray]\""
+        )
+    import ray
+
+    ray.init(address=search.ray_address, ignore_reinit_error=True, log_to_driver=False)
+    try:
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)) // search.workers)
+        task = ray.remote(worker).options(
+            num_cpus=cpus, runtime_env={"env_vars": dict.fromkeys(THREAD_ENV, str(cpus))}
+        )
+        return ray.get(
+            [task.remote(search, overrides, parent_run_id, i) for i in range(search.workers)]
+        )
+    finally:
+        ray.shutdown()
+
+
+def worker(
+    search: SearchSpec, overrides: Sequence[str], parent_run_id: str, index: int
+) -> FailureBudget:
+    """Runs trials of the study until it is done."""
+    trial_run = objective(overrides, search.space, parent_run_id)
+    return optimize(load_study(search, index), trial_run, search, [RecordBest(parent_run_id)])
+
+
+def load_study(search: SearchSpec, index: int) -> optuna.Study:
+    """The stored study with the search's pruner and a sampler of its own for worker `index`:
+    neither a resumed study nor another worker replays the random startup points.
+
+    Workers load the study at about the same time and may count its trials differently, so
+    their seeds differ by their index modulo the number of workers, not by that count.
+    """
+    study = optuna.load_study(
+        study_name=search.study_name, storage=search.storage, pruner=instantiate(search.pruner)
+    )
+    seed = (search.seed + len(study.trials)) * search.workers + index
+    study.sampler = instantiate(search.sampler, seed=seed)
     return study
 
 
@@ -257,7 +329,6 @@ def open_study(search: SearchSpec, overrides: Sequence[str]) -> optuna.Study:
     study = optuna.create_study(
         study_name=search.study_name,
         storage=search.storage,
-        pruner=instantiate(search.pruner),
         direction="maximize",
         load_if_exists=True,
     )
@@ -270,8 +341,6 @@ def open_study(search: SearchSpec, overrides: Sequence[str]) -> optuna.Study:
             f"study {search.study_name!r} in {search.storage} was started with other overrides "
             f"or another space: repeat those, or set {GROUP}.study_name to start a new study"
         )
-    # A resumed study must not replay the first invocation's random startup points.
-    study.sampler = instantiate(search.sampler, seed=search.seed + len(study.trials))
     return study
 
 
