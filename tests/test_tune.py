@@ -227,21 +227,30 @@ def search(tmp_path_factory):
     """One trial from the command line, then the same search with a budget of two, resumed
     in this process (which has TensorFlow loaded already)."""
     root = tmp_path_factory.mktemp("tune")
-    first = subprocess.run(
-        [sys.executable, "-m", "experiments.tune", *search_args(root, 1)],
+    tune_command(root, *search_args(root, 1))
+    with contextlib.redirect_stdout(io.StringIO()) as resumed:
+        main(search_args(root, 2))
+    return resumed.getvalue(), *recorded(root)
+
+
+def tune_command(root: Path, *args: str) -> None:
+    """`python -m experiments.tune args` in a fresh process, which must succeed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "experiments.tune", *args],
         cwd=root,
         capture_output=True,
         text=True,
         timeout=600,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
-    assert first.returncode == 0, first.stderr[-3000:]
-    with contextlib.redirect_stdout(io.StringIO()) as resumed:
-        main(search_args(root, 2))
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def recorded(root: Path) -> tuple[list, optuna.Study]:
+    """The runs of the search under root, and its study."""
     client = MlflowClient(f"sqlite:///{root}/mlflow.db")
     runs = client.search_runs([client.get_experiment_by_name("tune").experiment_id])
-    study = optuna.load_study(study_name="e2e", storage=f"sqlite:///{root}/optuna.db")
-    return resumed.getvalue(), runs, study
+    return runs, optuna.load_study(study_name="e2e", storage=f"sqlite:///{root}/optuna.db")
 
 
 def trials_of(runs: list) -> list:
@@ -289,27 +298,14 @@ def parallel_search(request, tmp_path_factory):
     if request.param == "ray" and importlib.util.find_spec("ray") is None:
         pytest.skip('Ray is not installed (pip install -e ".[ray]")')
     root = tmp_path_factory.mktemp(f"tune-{request.param}")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "experiments.tune",
-            *search_args(root, 2),
-            "hparams_search.workers=2",
-            f"hparams_search.launcher={request.param}",
-            "hparams_search.pruner.n_startup_trials=2",
-        ],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    tune_command(
+        root,
+        *search_args(root, 2),
+        "hparams_search.workers=2",
+        f"hparams_search.launcher={request.param}",
+        "hparams_search.pruner.n_startup_trials=2",
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    client = MlflowClient(f"sqlite:///{root}/mlflow.db")
-    runs = client.search_runs([client.get_experiment_by_name("tune").experiment_id])
-    study = optuna.load_study(study_name="e2e", storage=f"sqlite:///{root}/optuna.db")
-    return runs, study
+    return recorded(root)
 
 
 def test_parallel_workers_share_one_study_under_one_parent(parallel_search):
