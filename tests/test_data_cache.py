@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from handrec.data import cache
 from handrec.data.cache import cache_root, cached, file_identity
 from handrec.data.dataset import Dataset
 from handrec.errors import DataError
@@ -110,3 +112,40 @@ def test_the_default_cache_is_under_the_home_folder(monkeypatch, tmp_path: Path)
     monkeypatch.delenv("HANDREC_CACHE", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     assert cache_root(None) == tmp_path / ".cache" / "handrec"
+
+
+def age(entry: Path, days: float) -> None:
+    then = time.time() - days * 86400
+    os.utime(entry, (then, then))
+
+
+def test_entries_lists_each_with_its_size_least_recently_used_first(tmp_path: Path):
+    cached(str(tmp_path), "new", ["k"], Builder())
+    cached(str(tmp_path), "old", ["k"], Builder())
+    age(next(tmp_path.glob("old-*")), 3)
+    listed = cache.entries(str(tmp_path))
+    assert [e.path.name.split("-")[0] for e in listed] == ["old", "new"]
+    assert all(e.size > 4 * 28 * 28 for e in listed)
+
+
+def test_a_hit_marks_its_entry_used(tmp_path: Path):
+    cached(str(tmp_path), "src", ["k"], Builder())
+    (entry,) = entries(tmp_path)
+    age(entry, 3)
+    cached(str(tmp_path), "src", ["k"], Builder())
+    assert time.time() - entry.stat().st_mtime < 60
+
+
+def test_prune_deletes_only_the_entries_unused_for_that_long(tmp_path: Path):
+    cached(str(tmp_path), "new", ["k"], Builder())
+    cached(str(tmp_path), "old", ["k"], Builder())
+    age(next(tmp_path.glob("old-*")), 10)
+    deleted = cache.prune(str(tmp_path), unused_days=7)
+    assert [e.path.name.split("-")[0] for e in deleted] == ["old"]
+    assert [p.name.split("-")[0] for p in entries(tmp_path)] == ["new"]
+
+
+def test_prune_of_zero_days_empties_the_cache(tmp_path: Path):
+    cached(str(tmp_path), "src", ["k"], Builder())
+    cache.prune(str(tmp_path), unused_days=0)
+    assert entries(tmp_path) == []

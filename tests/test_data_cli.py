@@ -47,3 +47,21 @@ def test_undersample_cuts_every_class_to_the_smallest(tmp_path, capsys):
 def test_an_unknown_balancing_lists_the_valid_ones(tmp_path, capsys):
     assert main([*DATA, "data.balance=oversample", "--grid", str(tmp_path / "g.png")]) == 2
     assert "data.balance must be one of none, undersample" in capsys.readouterr().err
+
+
+def test_cache_lists_the_prepared_entries(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HANDREC_CACHE", str(tmp_path / "cache"))
+    main([*DATA, "--grid", str(tmp_path / "g.png")])
+    capsys.readouterr()
+    assert main(["--cache"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{tmp_path / 'cache'}: 1 entries") and "sample-" in out
+
+
+def test_prune_cache_deletes_the_entries_and_says_which(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HANDREC_CACHE", str(tmp_path / "cache"))
+    main([*DATA, "--grid", str(tmp_path / "g.png")])
+    capsys.readouterr()
+    assert main(["--prune-cache", "0"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("deleted sample-") and ": 0 entries, 0.0 MB" in out

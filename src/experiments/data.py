@@ -1,9 +1,12 @@
 """Turns the data config into one Dataset on the run's label space — and lets a user look at it.
 
     python -m experiments.data [overrides ...] [--grid samples.png] [--per-class 12]
+    python -m experiments.data --cache | --prune-cache DAYS
 
 prepares the configured data (filling the cache), prints per-class counts and split sizes, and
-writes a PNG grid of samples per class, so a user can look before training.
+writes a PNG grid of samples per class, so a user can look before training. --cache lists the
+prepared-data cache ($HANDREC_CACHE or ~/.cache/handrec); --prune-cache deletes its entries not
+used for DAYS days (0: all).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,6 +22,7 @@ import numpy as np
 
 from experiments import schema
 from experiments.schema import DataConfig
+from handrec.data import cache
 from handrec.data.balance import cap_per_class, undersample
 from handrec.data.dataset import Dataset, concat
 from handrec.data.sources import load
@@ -88,7 +93,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="where to write the sample grid (default samples.png)",
     )
     parser.add_argument("--per-class", type=int, default=12, help="samples per class in the grid")
+    parser.add_argument("--cache", action="store_true", help="list the cache's entries")
+    parser.add_argument(
+        "--prune-cache", type=float, metavar="DAYS", help="delete entries unused for DAYS days"
+    )
     args = parser.parse_args(argv)
+    if args.prune_cache is not None:
+        for entry in cache.prune(unused_days=args.prune_cache):
+            print(f"deleted {entry.path.name} ({entry.size / 1e6:.1f} MB)")
+    if args.cache or args.prune_cache is not None:
+        print(cache_listing())
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         settings = schema.settings(schema.compose_config(args.overrides))
@@ -102,6 +117,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_grid(data, args.grid, args.per_class, settings.seed)
     print(f"samples per class: {args.grid}")
     return 0
+
+
+def cache_listing() -> str:
+    """One line per entry (size, days since last use), least recently used first."""
+    found = cache.entries()
+    now = time.time()
+    lines = [
+        f"{cache.cache_root(None)}: {len(found)} entries, {sum(e.size for e in found) / 1e6:.1f} MB"
+    ]
+    lines += [
+        f"  {e.size / 1e6:9.1f} MB  used {(now - e.last_used) / 86400:5.1f} days ago  {e.path.name}"
+        for e in found
+    ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

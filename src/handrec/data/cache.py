@@ -6,10 +6,14 @@ changed file or setting gives another key, hence a rebuild. Plain .npy, not .npz
 with one read (the 372,450 A–Z letters in ~0.2 s, an .npz takes 3x longer). An entry is written
 into a temporary folder and renamed into place, so a crash never leaves a half-written entry
 under a valid name; one that is unreadable anyway (truncated, deleted files) is rebuilt.
+
+Entries are never replaced in place (a new key is a new folder), so old ones pile up: a hit
+marks its entry used (its folder's mtime), and `prune` deletes those unused for a while.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -17,7 +21,9 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +77,8 @@ def cached(
             log.warning("cache entry %s is unreadable (%s); rebuilding it", path, error)
         else:
             log.info("%s: loaded %d samples from cache %s", name, len(data), path)
+            with contextlib.suppress(OSError):  # a read-only cache still serves its entries
+                os.utime(path)  # marks it used, for `prune`
             return data
     log.info("%s: preparing data (not cached yet)", name)
     data = build()
@@ -83,6 +91,39 @@ def cached(
     else:
         log.info("%s: cached %d samples in %s", name, len(data), path)
     return data
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: Path
+    size: int
+    """Bytes on disk."""
+    last_used: float
+    """When it was written or last loaded (seconds since the epoch)."""
+
+
+def entries(cache_dir: str | None = None) -> list[Entry]:
+    """The cache's entries, least recently used first; also half-written ones a crash left."""
+    root = cache_root(cache_dir)
+    found = [
+        Entry(
+            path,
+            sum(f.stat().st_size for f in path.rglob("*") if f.is_file()),
+            path.stat().st_mtime,
+        )
+        for path in (root.iterdir() if root.is_dir() else ())
+        if path.is_dir()
+    ]
+    return sorted(found, key=lambda entry: entry.last_used)
+
+
+def prune(cache_dir: str | None = None, unused_days: float = 0) -> list[Entry]:
+    """Deletes the entries not used for `unused_days` (0: all of them); returns them."""
+    cutoff = time.time() - unused_days * 86400
+    old = [entry for entry in entries(cache_dir) if entry.last_used <= cutoff]
+    for entry in old:
+        shutil.rmtree(entry.path, ignore_errors=True)
+    return old
 
 
 def _digest(name: str, key_parts: Sequence[Any]) -> str:
