@@ -1,10 +1,11 @@
 """The composed config: every choice composes, typos and bad values fail early and clearly."""
 
 import pytest
+from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf.errors import ValidationError
 
-from experiments.schema import settings
+from experiments.schema import register, settings
 from handrec.errors import ConfigError
 from tests.conftest import CONF_DIR
 
@@ -63,3 +64,10 @@ def test_an_out_of_range_value_names_the_key_and_range(compose_config, override,
         settings(compose_config(*overrides))
     assert named in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_help_lists_the_config_groups_and_their_options_but_no_schemas():
+    register()
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        text = compose("config", return_hydra_config=True).hydra.help.template
+    assert "\nmodel: cnn, resnet, seed_cnn\n" in text and "schema/" not in text

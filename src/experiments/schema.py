@@ -84,6 +84,18 @@ def register() -> None:
     for name, (params, _) in MODELS.items():
         store.store(group="schema/model", name=name, node=params)
     OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
+    OmegaConf.register_new_resolver("config_groups", config_groups, replace=True)
+
+
+def config_groups() -> str:
+    """The groups of conf/ and their options, one line each, for `--help`: Hydra's own list
+    also shows the schemas in the ConfigStore, which are not choices."""
+    folders = sorted(p for p in (PROJECT_ROOT / "conf").iterdir() if p.is_dir())
+    return "\n".join(
+        f"{folder.name}: {', '.join(sorted(f.stem for f in folder.glob('*.yaml')))}"
+        for folder in folders
+        if folder.name != "hydra"
+    )
 
 
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
