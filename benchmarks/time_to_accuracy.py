@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/time_to_accuracy.py [--max-per-class N] [--epochs-scale F]
                                                     [--recipes seed,fast,best] [--data DIR]
+                                                    [--precision float32|mixed_bfloat16]
 
 Data: EMNIST ByClass digits + uppercase letters (36 classes) from ../shared/data/emnist/ when
 it is there, else the embedded sample. Only EMNIST's test split ships there, so it is split here,
@@ -95,9 +96,16 @@ def recipe(name: str) -> tuple[Any, TrainSpec]:
     return composed.model, composed.train
 
 
-def train(name: str, parts: Splits, epochs_scale: float, seed: int) -> Result:
+def train(
+    name: str, parts: Splits, epochs_scale: float, seed: int, precision: str | None
+) -> Result:
     params, spec = recipe(name)
-    spec = dataclasses.replace(spec, epochs=max(1, round(spec.epochs * epochs_scale)), verbose=2)
+    spec = dataclasses.replace(
+        spec,
+        epochs=max(1, round(spec.epochs * epochs_scale)),
+        verbose=2,
+        precision=precision or spec.precision,
+    )
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     with strategy_scope(spec):
@@ -177,6 +185,7 @@ def main() -> None:
     parser.add_argument("--epochs-scale", type=float, default=1.0, help="× every recipe's epochs")
     parser.add_argument("--recipes", default="seed,fast,best", help="comma-separated")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--precision", help="train.precision for every recipe (default: theirs)")
     args = parser.parse_args()
 
     name, data = load_data(args.data, args.max_per_class, args.seed)
@@ -188,7 +197,9 @@ def main() -> None:
     )
     results = {}
     for recipe_name in args.recipes.split(","):
-        results[recipe_name] = train(recipe_name, parts, args.epochs_scale, args.seed)
+        results[recipe_name] = train(
+            recipe_name, parts, args.epochs_scale, args.seed, args.precision
+        )
         table(list(results.values()))
     verdicts(results)
 
