@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,3 +60,17 @@ def tracking_overrides(tmp_path: Path) -> list[str]:
         f"tracking.artifact_root={tmp_path}/artifacts",
         "tracking.experiment=test",
     ]
+
+
+def run_module(
+    module: str, cwd: Path, *args: str, timeout: int = 300
+) -> subprocess.CompletedProcess:
+    """`python -m module args` in a fresh process, from `cwd`, with TensorFlow's logs quiet."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import mlflow
@@ -12,19 +10,12 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import TINY
+from tests.conftest import TINY, run_module
 
 
 def run_entrypoint(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     """Runs from an unrelated working directory: nothing may depend on it."""
-    return subprocess.run(
-        [sys.executable, "-m", "experiments.run", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
+    return run_module("experiments.run", cwd, *args)
 
 
 def store_args(root: Path) -> list[str]:

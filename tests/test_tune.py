@@ -6,9 +6,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -33,7 +30,7 @@ from experiments.tune import (
     optimize,
 )
 from handrec.errors import ConfigError
-from tests.conftest import TINY
+from tests.conftest import TINY, run_module
 
 PRESETS = sorted(p.stem for p in (PROJECT_ROOT / "conf" / "hparams_search").glob("*.yaml"))
 
@@ -235,14 +232,7 @@ def search(tmp_path_factory):
 
 def tune_command(root: Path, *args: str) -> None:
     """`python -m experiments.tune args` in a fresh process, which must succeed."""
-    done = subprocess.run(
-        [sys.executable, "-m", "experiments.tune", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
+    done = run_module("experiments.tune", root, *args, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
 
 
