@@ -19,6 +19,7 @@ import argparse
 import dataclasses
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,11 +69,17 @@ class Result:
         return self.error - self.lookalike_error
 
 
-def load_data(folder: Path, max_per_class: int, seed: int) -> tuple[str, Dataset]:
-    """EMNIST ByClass on the 36 classes 0–9 A–Z, or the embedded sample without it."""
+def load_data(
+    folder: Path, max_per_class: int, seed: int, reframe: bool = True
+) -> tuple[str, Dataset]:
+    """EMNIST ByClass on the 36 classes 0–9 A–Z, or the embedded sample without it.
+
+    reframe: EMNIST's `reframe` setting (the default frames it as the app's input is framed).
+    """
     space = LabelSpace.from_names(DIGITS + UPPERCASE)
     if (folder / "emnist-byclass-mapping.txt").is_file():
-        data, _ = load(EmnistSource(path=str(folder), split="byclass", part="test")).to_space(space)
+        source = EmnistSource(path=str(folder), split="byclass", part="test", reframe=reframe)
+        data, _ = load(source).to_space(space)
         name = "EMNIST ByClass digits + uppercase"
     else:
         data, name = load(SampleSource(digits_per_class=500, letters_per_class=500)), "sample"
@@ -88,18 +95,24 @@ def at_most_per_class(data: Dataset, limit: int, seed: int) -> Dataset:
     return data.subset(np.sort(np.concatenate(keep)))
 
 
-def recipe(name: str) -> tuple[Any, TrainSpec]:
-    """The model and train settings of conf/experiment/<name>.yaml."""
+def recipe(name: str, overrides: Sequence[str] = ()) -> tuple[Any, TrainSpec]:
+    """The model and train settings of conf/experiment/<name>.yaml, with Hydra `overrides`."""
     register()
     with initialize_config_dir(str(PROJECT_ROOT / "conf"), version_base="1.3"):
-        composed = settings(compose("config", overrides=[f"experiment={name}"]))
+        composed = settings(compose("config", overrides=[f"experiment={name}", *overrides]))
     return composed.model, composed.train
 
 
-def train(
-    name: str, parts: Splits, epochs_scale: float, seed: int, precision: str | None
-) -> Result:
-    params, spec = recipe(name)
+def fit_recipe(
+    name: str,
+    parts: Splits,
+    epochs_scale: float,
+    seed: int,
+    precision: str | None = None,
+    overrides: Sequence[str] = (),
+) -> tuple[keras.Model, TrainSpec, float]:
+    """conf/experiment/<name>.yaml's model trained on `parts`: (model, its spec, wall seconds)."""
+    params, spec = recipe(name, overrides)
     spec = dataclasses.replace(
         spec,
         epochs=max(1, round(spec.epochs * epochs_scale)),
@@ -113,12 +126,18 @@ def train(
     print(f"--- {name}: {params}\n    {spec}", flush=True)
     start = time.perf_counter()
     fit(model, parts.train, parts.val, spec, seed)
-    wall = time.perf_counter() - start
+    return model, spec, time.perf_counter() - start
+
+
+def train(
+    name: str, parts: Splits, epochs_scale: float, seed: int, precision: str | None
+) -> Result:
+    model, spec, wall = fit_recipe(name, parts, epochs_scale, seed, precision)
     scores = evaluate(model, parts.test)
     classes = parts.test.labels.classes
     return Result(
         name,
-        params.name,
+        model.name,
         model.count_params(),
         flops(model),
         spec.epochs,

@@ -10,7 +10,7 @@ from handrec.labels import LabelSpace
 from handrec.training.augment import AugmentSpec, augment
 from handrec.training.pipeline import batches, epoch_batches
 
-STRONG = AugmentSpec(rotation=20, shift=0.1, zoom=0.1, shear=10, elastic_alpha=34)
+STRONG = AugmentSpec(rotation=20, shift=0.1, zoom=0.1, shear=10, elastic_alpha=34, thickness=1)
 
 
 def strokes(n: int = 8) -> Dataset:
@@ -27,8 +27,8 @@ def images(data: Dataset) -> tf.Tensor:
 
 @pytest.mark.parametrize(
     "spec",
-    [STRONG, AugmentSpec(rotation=30), AugmentSpec(elastic_alpha=34)],
-    ids=["all", "affine", "elastic"],
+    [STRONG, AugmentSpec(rotation=30), AugmentSpec(elastic_alpha=34), AugmentSpec(thickness=1)],
+    ids=["all", "affine", "elastic", "thickness"],
 )
 def test_augmentation_keeps_shape_dtype_and_pixel_range_and_changes_the_image(spec):
     original = images(strokes())
@@ -55,6 +55,21 @@ def test_a_shift_moves_the_ink_without_losing_it():
     )
     moved = augment(images(data), AugmentSpec(shift=0.1), tf.constant([0, 0], tf.int64)).numpy()
     np.testing.assert_allclose(moved.sum(axis=(1, 2)), data.x.sum(axis=(1, 2)), rtol=1e-3)
+
+
+def test_thickness_thickens_some_strokes_and_thins_others_in_place():
+    data = Dataset(
+        np.pad(np.full((16, 4, 12), 255, np.uint8), ((0, 0), (12, 12), (8, 8))),
+        np.zeros(16, np.int64),
+        LabelSpace.from_names("AB"),
+    )
+    varied = augment(images(data), AugmentSpec(thickness=1), tf.constant([0, 3], tf.int64))
+    ink = varied.numpy().sum(axis=(1, 2)) / data.x[0].sum(dtype=np.float64)
+    assert ink.min() < 0.8 and ink.max() > 1.2  # a 4 × 12 bar: ±1 px is −55 % / +75 %
+    assert 0.3 < ink.min() and ink.max() < 1.9
+    rows = np.arange(28, dtype=np.float32)
+    centres = (varied.numpy().sum(axis=2) * rows).sum(axis=1) / varied.numpy().sum(axis=(1, 2))
+    np.testing.assert_allclose(centres, 13.5, atol=1e-3)
 
 
 def test_training_batches_are_augmented_and_evaluation_batches_are_not():
@@ -92,6 +107,7 @@ def test_each_epoch_is_a_new_permutation_of_the_whole_set():
         ({"shift": 0.6}, "train.augment.shift must be in [0, 0.5]"),
         ({"zoom": 1}, "train.augment.zoom must be in [0, 0.9]"),
         ({"elastic_sigma": 0}, "train.augment.elastic_sigma must be in (0, 14]"),
+        ({"thickness": 2}, "train.augment.thickness must be in [0, 1]"),
     ],
 )
 def test_bad_augmentation_settings_name_the_key_and_range(settings, named):

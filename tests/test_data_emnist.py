@@ -12,6 +12,7 @@ from handrec.data.sources import load
 from handrec.data.sources.emnist import EmnistSource, read_mapping
 from handrec.errors import ConfigError, DataError
 from handrec.labels import DIGITS, LOWERCASE, UPPERCASE
+from handrec.preprocess import prepare
 
 BYCLASS = [(i, ord(c)) for i, c in enumerate(DIGITS + UPPERCASE + LOWERCASE)]
 BALANCED = [(i, ord(c)) for i, c in enumerate(DIGITS + UPPERCASE + "abdefghnqrt")]
@@ -44,6 +45,8 @@ def write_split(
 
 
 def emnist(tmp_path: Path, folder: Path, **settings) -> EmnistSource:
+    """A spec reading `folder`'s pixels as they are, unless `reframe=True` is given."""
+    settings.setdefault("reframe", False)
     return EmnistSource(path=str(folder), cache_dir=str(tmp_path / "cache"), **settings)
 
 
@@ -52,6 +55,20 @@ def test_images_stored_transposed_come_out_upright(tmp_path: Path):
     data = load(emnist(tmp_path, folder, part="test"))
     np.testing.assert_array_equal(data.x, upright(3))
     assert data.x.flags["C_CONTIGUOUS"]
+
+
+def test_images_are_framed_as_the_predict_path_frames_its_input_by_default(tmp_path: Path):
+    folder = write_split(tmp_path / "e", "byclass", BYCLASS, {"test": [0, 1]})
+    data = load(EmnistSource(path=str(folder), part="test", cache_dir=str(tmp_path / "c")))
+    np.testing.assert_array_equal(data.x, [prepare(image) for image in upright(2)])
+
+
+def test_reframed_and_as_stored_images_are_cached_apart(tmp_path: Path):
+    folder = write_split(tmp_path / "e", "byclass", BYCLASS, {"test": [0, 1]})
+    framed = load(emnist(tmp_path, folder, part="test", reframe=True))
+    stored = load(emnist(tmp_path, folder, part="test"))
+    np.testing.assert_array_equal(stored.x, upright(2))
+    assert not np.array_equal(framed.x, stored.x)
 
 
 def test_byclass_classes_are_named_by_the_mapping_file(tmp_path: Path):

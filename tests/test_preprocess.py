@@ -18,6 +18,7 @@ from handrec.preprocess import (
     NoInkError,
     decode_image,
     prepare,
+    reframe,
 )
 
 PAPER, INK = 230, 20
@@ -105,6 +106,17 @@ def test_a_speck_of_dust_does_not_move_the_crop(reference):
 
 def test_an_already_prepared_image_is_kept_nearly_as_it_is(reference):
     assert_close(prepare(reference), reference)
+
+
+def test_reframe_gives_each_image_what_prepare_gives_it(reference):
+    emnist_like = cv2.resize(reference[4:24, 4:24], (24, 24))  # a 24 px box, EMNIST's framing
+    images = np.stack([np.pad(emnist_like, 2), reference])
+    np.testing.assert_array_equal(reframe(images), [prepare(image) for image in images])
+
+
+def test_reframe_keeps_an_image_without_ink_as_it_is():
+    faint = np.full((1, 28, 28), 3, np.uint8)
+    np.testing.assert_array_equal(reframe(faint), faint)
 
 
 def test_tiny_image_is_scaled_up():

@@ -3,7 +3,8 @@
 The random numbers come from stateless ops keyed by (run seed, step), not from Keras' random
 layers: their draws depend on a hidden generator state, so a resumed run could not repeat
 them. The affine part (rotation, shift, zoom, shear) is one composed transform, so each image
-is interpolated once, not four times.
+is interpolated once, not four times. `thickness` varies the stroke width, which differs most
+between pens, scanners and data sets, with a grey-level dilation or erosion.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class AugmentSpec:
     shear: float = 0.0  # degrees, ±
     elastic_alpha: float = 0.0  # elastic distortion strength in pixels (Simard et al.: 34)
     elastic_sigma: float = 4.0  # smoothness of the elastic displacement field, in pixels
+    thickness: float = 0.0  # stroke width change in pixels, ±: > 0 thickens, < 0 thins
 
     def __post_init__(self) -> None:
         limits = {
@@ -39,6 +41,7 @@ class AugmentSpec:
             "zoom": 0.9,
             "shear": 60,
             "elastic_alpha": 100,
+            "thickness": 1,
         }
         for key, top in limits.items():
             value = getattr(self, key)
@@ -54,13 +57,17 @@ class AugmentSpec:
 
     @property
     def enabled(self) -> bool:
-        return self.affine or self.elastic_alpha > 0
+        return self.affine or self.elastic_alpha > 0 or self.thickness > 0
 
 
 def augment(images: tf.Tensor, spec: AugmentSpec, seed: tf.Tensor) -> tf.Tensor:
     """Distort float32 images [B, 28, 28]; the same `seed` (int [2]) gives the same images."""
-    affine_seed, elastic_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    affine_seed, elastic_seed, stroke_seed = tf.unstack(
+        tf.random.experimental.stateless_split(seed, 3)
+    )
     x = images[..., None]
+    if spec.thickness:
+        x = _restroke(x, spec.thickness, stroke_seed)
     if spec.elastic_alpha:
         x = _elastic(x, spec, elastic_seed)
     if spec.affine:
@@ -91,6 +98,15 @@ def _affine_transforms(spec: AugmentSpec, n: tf.Tensor, seed: tf.Tensor) -> tf.T
     offset_y = CENTRE - (m10 * source_x + m11 * source_y)
     zeros = tf.zeros_like(angle)
     return tf.stack([m00, m01, offset_x, m10, m11, offset_y, zeros, zeros], axis=1)
+
+
+def _restroke(x: tf.Tensor, thickness: float, seed: tf.Tensor) -> tf.Tensor:
+    """Each image blended towards its 3×3 grey-level dilation (thicker strokes) or erosion
+    (thinner) by a weight drawn from ±thickness: a weight of 1 moves every edge by one pixel."""
+    weight = tf.random.stateless_uniform([tf.shape(x)[0], 1, 1, 1], seed, -thickness, thickness)
+    dilated = tf.nn.max_pool2d(x, 3, 1, "SAME")
+    eroded = -tf.nn.max_pool2d(-x, 3, 1, "SAME")
+    return x + tf.maximum(weight, 0.0) * (dilated - x) + tf.minimum(weight, 0.0) * (x - eroded)
 
 
 def _elastic(x: tf.Tensor, spec: AugmentSpec, seed: tf.Tensor) -> tf.Tensor:
