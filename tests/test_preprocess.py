@@ -19,6 +19,7 @@ from handrec.preprocess import (
     decode_image,
     prepare,
     reframe,
+    stroke_width,
 )
 
 PAPER, INK = 230, 20
@@ -28,6 +29,14 @@ def sheet(shape: tuple[int, int] = (120, 90), origin: tuple[int, int] = (18, 100
     """A dark "7" on light paper, like a scan of a handwritten digit."""
     image = np.full(shape, PAPER, np.uint8)
     cv2.putText(image, "7", origin, cv2.FONT_HERSHEY_SIMPLEX, 3, INK, 8, cv2.LINE_AA)
+    return image
+
+
+def pen(thickness: int) -> np.ndarray:
+    """A dark "4" about 320 px tall, drawn with a pen `thickness` px wide on a 400×400 sheet."""
+    image = np.full((400, 400), PAPER, np.uint8)
+    stroke = np.array([[250, 360], [250, 40], [80, 260], [320, 260]], np.int32)
+    cv2.polylines(image, [stroke], False, INK, thickness, cv2.LINE_AA)
     return image
 
 
@@ -117,6 +126,22 @@ def test_reframe_gives_each_image_what_prepare_gives_it(reference):
 def test_reframe_keeps_an_image_without_ink_as_it_is():
     faint = np.full((1, 28, 28), 3, np.uint8)
     np.testing.assert_array_equal(reframe(faint), faint)
+
+
+def test_a_fine_pen_is_read_like_a_broad_one():
+    fine, broad = prepare(pen(4)), prepare(pen(40))  # 0.25 px and 2.5 px wide in the 20 px box
+    assert_close(fine, broad, mean_tolerance=3)
+
+
+def test_a_broad_pen_keeps_its_width():
+    broad, broader = prepare(pen(40)), prepare(pen(64))
+    assert (broader > 64).sum() > 1.1 * (broad > 64).sum()
+
+
+def test_stroke_width_of_a_bar_is_about_its_width():
+    bar = np.zeros((300, 300), np.float32)
+    bar[100:124, 20:280] = 1
+    assert 21 <= stroke_width(bar) <= 24
 
 
 def test_tiny_image_is_scaled_up():

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from handrec import preprocess
 from handrec.data import glyphs
 from handrec.data.cache import cached, file_identity, settings_of
 from handrec.data.dataset import Dataset
@@ -51,7 +52,8 @@ def load_sample(spec: SampleSource) -> Dataset:
 
     Drawing the letters takes seconds, so the set is cached until a setting or the code changes.
     """
-    code = [file_identity(Path(module)) for module in (__file__, glyphs.__file__)]
+    modules = (__file__, glyphs.__file__, preprocess.__file__)
+    code = [file_identity(Path(module)) for module in modules]
     key = [settings_of(spec), *code]
     return cached(spec.cache_dir, "sample", key, lambda: _build(spec))
 
