@@ -21,6 +21,7 @@ from experiments.models import (
     list_experiments,
     run_uri,
 )
+from handrec import shipped
 from handrec.app import figures, gallery
 from handrec.app.reading import Character, Failure, Line, attempt, read_bytes, read_image
 from handrec.app.settings import MAX_PIXELS_ENV, MODEL_ENV, Settings, from_env
@@ -311,7 +312,17 @@ def test_a_huge_image_is_refused_with_the_limit(page, sample_png):
     assert "too large" in error.value and "the limit is 1,000" in error.value
 
 
-def test_without_any_model_the_page_says_how_to_train_one(page):
+def test_without_a_model_file_or_alias_the_shipped_model_is_the_default(page):
+    app = page(**{MODEL_ENV: ""})
+    assert not app.exception and not app.error
+    assert app.radio(key="source").value == "The model that ships with handrec"
+    assert f"`{shipped.EMNIST36}`" in " ".join(caption.value for caption in app.caption)
+    app.button(key="sample-7").click().run()
+    assert list(shown(app)) == ["Prediction"]
+
+
+def test_without_any_model_the_page_says_how_to_train_one(page, monkeypatch, tmp_path):
+    monkeypatch.setattr(shipped, "EMNIST36", tmp_path / "deleted")
     app = page(**{MODEL_ENV: ""})
     assert not app.exception
     assert "No model to read with" in app.error[0].value

@@ -56,6 +56,12 @@ def run(capsys, *argv: str, resolve_model=None) -> tuple[int, list[str], str]:
     return code, out.splitlines(), err
 
 
+def test_without_a_model_the_shipped_one_reads(capsys, files):
+    code, lines, _ = run(capsys, files["seven"])
+    assert code == 0
+    assert lines[0].split("\t")[:2] == [files["seven"], "7"]
+
+
 def test_prints_file_prediction_confidence_and_top_3_for_each_image(capsys, model, files):
     code, lines, _ = run(capsys, "--model", model, files["seven"], files["k"])
     assert code == 0

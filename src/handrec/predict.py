@@ -1,9 +1,10 @@
 """Recognise the characters in image files from the command line.
 
-    python -m handrec.predict --model MODEL [--line] [--json] IMAGE [IMAGE ...]
+    python -m handrec.predict [--model MODEL] [--line] [--json] IMAGE [IMAGE ...]
 
 MODEL is a .keras file, a directory holding model.keras and classes.txt, or an MLflow URI
-(runs:/<run_id>/model, models:/<name>@<alias>). One line per image, in the order given; a file
+(runs:/<run_id>/model, models:/<name>@<alias>); without it, the model that ships with handrec
+(handrec.shipped) reads. One line per image, in the order given; a file
 that cannot be read gets a line saying why, the others are still read, and the exit status is 1.
 Exit status 2 means the model itself could not be loaded.
 """
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from handrec.errors import HandrecError
 from handrec.preprocess import MAX_PIXELS, decode_image
+from handrec.shipped import EMNIST36
 
 if TYPE_CHECKING:
     from handrec.inference import Prediction, Predictor
@@ -59,7 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files to read")
     parser.add_argument(
-        "--model", required=True, help="a .keras file, its directory, or an MLflow model URI"
+        "--model",
+        default=str(EMNIST36),
+        help="a .keras file, its directory, or an MLflow model URI (default: the model that "
+        "ships with handrec, trained on EMNIST digits and uppercase letters)",
     )
     parser.add_argument(
         "--line", action="store_true", help="each image is a line of characters, not one"

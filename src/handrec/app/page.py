@@ -15,6 +15,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
+from handrec import shipped
 from handrec.app import figures, gallery
 from handrec.app.reading import (
     Character,
@@ -31,6 +32,7 @@ from handrec.inference import MODEL_FILE, ModelError, Predictor
 TOP_K = 5
 UNSURE = 0.5
 FILE, ALIAS, RUN = "A .keras file", "A registered model", "A run of an experiment"
+SHIPPED = "The model that ships with handrec"
 PICKS = {"best": "best validation accuracy", "latest": "latest"}
 LINE_TOGGLE = "This is a line of characters"
 ROW = 12
@@ -67,7 +69,7 @@ def main() -> None:
 def choose_model(settings: Settings) -> Predictor | Failure:
     """The sidebar's model choice, loaded (once per model), or why there is none."""
     st.header("Model")
-    sources = [FILE, ALIAS, RUN]
+    sources = [SHIPPED, FILE, ALIAS, RUN]
     start = attempt(lambda: default_source(settings), "looking for models")
     index = sources.index(start) if isinstance(start, str) else 0
     source = st.radio("Where from", sources, index=index, key="source")
@@ -82,14 +84,20 @@ def choose_model(settings: Settings) -> Predictor | Failure:
 
 
 def default_source(settings: Settings) -> str:
-    """HANDREC_MODEL if given, else the registry when it has an alias, else a run."""
+    """HANDREC_MODEL if given, else the registry when it has an alias, else the shipped model
+    (trained on real letters, unlike `make run`'s sample), else a run."""
     if settings.model:
         return FILE
-    return ALIAS if registry_aliases() else RUN
+    if registry_aliases():
+        return ALIAS
+    return SHIPPED if shipped.EMNIST36.is_dir() else RUN
 
 
 def model_location(source: str, settings: Settings) -> str:
     """The chosen model as a local path or a `runs:/…` URI (the widgets for it drawn here)."""
+    if source == SHIPPED:
+        st.caption("Trained on EMNIST's handwritten digits and uppercase letters")
+        return str(shipped.EMNIST36)
     if source == FILE:
         path = st.text_input(
             "Model file or folder", value=settings.model, placeholder="path/to/model.keras"
