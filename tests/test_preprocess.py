@@ -271,3 +271,9 @@ def test_errors_are_handrec_errors_with_one_line_messages():
     with pytest.raises(HandrecError) as caught:
         decode_image(b"\x89PNG\r\n\x1a\n broken")
     assert "\n" not in str(caught.value)
+
+
+def test_reframe_leaves_opencv_threads_as_it_found_them(reference):
+    threads = cv2.getNumThreads()
+    reframe(reference[None])
+    assert cv2.getNumThreads() == threads
