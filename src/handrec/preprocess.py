@@ -29,6 +29,11 @@ MIN_CONTRAST = 32.0
 """Ink and paper means (0–255) closer than this count as a blank image, not as faint ink."""
 SPECK_RATIO = 0.02
 """Ink blobs smaller than this fraction of the largest blob are dust or noise, not strokes."""
+UNEVEN_PAPER = 24.0
+"""Paper whose border spreads over more shades than this (10th to 90th percentile) is lit
+unevenly, as by a shadow across a photo: its shade is then taken locally, not as one level."""
+PAPER_SIDE = 64
+"""The local paper shade is estimated on a copy this small: lighting varies slowly."""
 THIN_STROKE = 1.6
 """Strokes narrower than this many pixels once fitted in the 20 px box are thickened: thinner
 than any MNIST digit's (their 5th percentile is 2.0 by `stroke_width`)."""
@@ -138,12 +143,17 @@ def find_ink(gray: np.ndarray, min_contrast: float = MIN_CONTRAST) -> np.ndarray
     from the paper shade, exactly 0 off the strokes. NoInkError if there are none.
 
     The paper is the side of the Otsu threshold where the border's median lies, so dark-on-light
-    and light-on-dark both work. Specks far smaller than the largest stroke are dropped.
+    and light-on-dark both work. Unevenly lit paper is flattened first (see `_flattened`).
+    Specks far smaller than the largest stroke are dropped.
     """
     threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     mask = gray > threshold
     if np.median(_border(gray)) > threshold:  # light paper: the ink is the dark side
         gray, mask = 255 - gray, ~mask
+    if np.subtract(*np.percentile(_border(gray), [90, 10])) > UNEVEN_PAPER:
+        gray = _flattened(gray)
+        threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        mask = gray > threshold
     if mask.all() or not mask.any():
         raise NoInkError("nothing to read: the image is blank")
     paper = float(gray[~mask].mean())
@@ -250,6 +260,24 @@ def _flatten_alpha(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     opaque_mean = float((colour.mean(axis=-1) * alpha).sum()) / coverage if coverage else 0.0
     paper = 255.0 if opaque_mean < 128 else 0.0
     return colour * alpha[..., None] + paper * (1.0 - alpha[..., None])
+
+
+def _flattened(gray: np.ndarray) -> np.ndarray:
+    """Bright ink on unevenly lit dark paper → the same under even light.
+
+    The local paper shade is a grey opening of a PAPER_SIDE copy by a disc a sixth of its side,
+    which removes the strokes and keeps the lighting, blurred and scaled back up. Each pixel's
+    excess over it is divided by what the light left for ink there (255 − shade): for dark ink
+    on light paper that is the ratio of the two reflectances, which a shadow does not change.
+    """
+    small, _ = shrink(gray, PAPER_SIDE)
+    side = max(3, round(min(small.shape) / 6)) | 1
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+    paper = cv2.blur(cv2.morphologyEx(small, cv2.MORPH_OPEN, disc), (side, side))
+    size = (gray.shape[1], gray.shape[0])
+    paper = cv2.resize(paper, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    excess = (gray.astype(np.float32) - paper) / (256.0 - paper)
+    return np.clip(np.rint(excess * 255), 0, 255).astype(np.uint8)
 
 
 def _border(gray: np.ndarray) -> np.ndarray:
