@@ -17,3 +17,10 @@ def require(ok: bool, message: str) -> None:
     """Raise ConfigError(message) unless ok; keeps range checks in dataclasses one line each."""
     if not ok:
         raise ConfigError(message)
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message, or its type's name when it has none: what a user
+    sees of an error, where a traceback would bury it."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
