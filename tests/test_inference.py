@@ -172,3 +172,27 @@ def test_class_names_that_do_not_fit_one_line_are_refused(tmp_path):
 
 def test_model_errors_are_handrec_errors():
     assert issubclass(ModelError, HandrecError)
+
+
+def test_a_charset_renormalises_over_its_classes(model_dir):
+    prediction = Predictor.load(model_dir, charset="AC").predict(character())
+    assert prediction.label == "C"
+    assert prediction.confidence == pytest.approx(np.exp(1) / (1 + np.exp(1)), rel=1e-5)
+
+
+def test_a_charset_gives_no_probability_outside_it(model_dir):
+    rows = Predictor.load(model_dir, charset="AC").probabilities(prepare(character())[None])
+    assert rows[0, 1] == 0
+
+
+def test_with_charset_reads_another_set_with_the_same_model(predictor):
+    other = predictor.with_charset("A")
+    assert other.predict(character()).label == "A"
+    assert other.model is predictor.model
+    assert predictor.predict(character()).label == "B"
+
+
+def test_read_line_gives_the_free_reading_beside_the_decoded_one(predictor):
+    image = np.full((90, 300), 240, np.uint8)
+    cv2.putText(image, "HI", (10, 70), cv2.FONT_HERSHEY_SIMPLEX, 2, 10, 4)
+    assert predictor.read_line(image).free_text == "BB"

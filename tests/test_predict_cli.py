@@ -120,6 +120,63 @@ def test_line_mode_text_output_quotes_the_text_and_scores_each_character(capsys,
     assert len(scores.split()) == 4
 
 
+def test_charset_limits_the_classes_read(capsys, model, files):
+    _, lines, _ = run(capsys, "--json", "--charset", "digits", "--model", model, files["k"])
+    record = json.loads(lines[0])
+    assert record["label"] in DIGITS
+    assert all(label in DIGITS for label, _ in record["top_k"])
+
+
+def test_an_unknown_charset_exits_2_with_one_line(capsys, model, files):
+    code, _, err = run(capsys, "--charset", "abc", "--model", model, files["k"])
+    assert code == 2
+    assert "charset" in err and err.count("\n") == 1
+
+
+def test_line_json_gives_the_free_reading_beside_the_decoded_text(capsys, model, files):
+    _, lines, _ = run(capsys, "--line", "--json", "--model", model, files["line"])
+    record = json.loads(lines[0])
+    assert len(record["free_text"]) == len(record["text"])
+    assert [c["free_label"] for c in record["characters"]] == [
+        c["top_k"][0][0] for c in record["characters"]
+    ]
+
+
+def test_a_pattern_decides_the_line_and_says_it_matched(capsys, model, files):
+    argv = ["--line", "--json", "--pattern", "[0-9]{4}", "--model", model, files["line"]]
+    record = json.loads(run(capsys, *argv)[1][0])
+    assert record["pattern_matched"] is True
+    assert record["text"].replace(" ", "").isdigit()
+
+
+def test_a_word_list_can_decide_a_word(capsys, model, files, tmp_path):
+    words = tmp_path / "words.txt"
+    words.write_text("HI\n")
+    argv = ["--line", "--json", "--words", str(words), "--model", model, files["line"]]
+    record = json.loads(run(capsys, *argv)[1][0])
+    assert record["text"].split() == ["HI", record["text"].split()[1]]
+
+
+def test_a_missing_word_list_exits_2_naming_it(capsys, model, files, tmp_path):
+    argv = ["--line", "--words", str(tmp_path / "none.txt"), "--model", model, files["line"]]
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert "none.txt" in err
+
+
+def test_a_bad_pattern_exits_2_with_one_line(capsys, model, files):
+    code, _, err = run(capsys, "--line", "--pattern", "[0-9", "--model", model, files["line"])
+    assert code == 2
+    assert "not a regular expression" in err and err.count("\n") == 1
+
+
+def test_a_pattern_without_line_mode_is_a_usage_error(capsys, model, files):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--pattern", "[0-9]", "--model", model, files["k"]])
+    assert exit_.value.code == 2
+    assert "add --line" in capsys.readouterr().err
+
+
 def test_an_unloadable_model_exits_2_with_one_line_on_stderr(capsys, files, tmp_path):
     code, lines, err = run(capsys, "--model", str(tmp_path / "absent.keras"), files["seven"])
     assert code == 2

@@ -7,9 +7,9 @@ label order). `save_model` writes both; `Predictor.load` reads both.
 
 from __future__ import annotations
 
+import copy
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -17,10 +17,19 @@ import numpy as np
 import tensorflow as tf
 
 from handrec.data.dataset import IMAGE_SHAPE
+from handrec.decode import (
+    Context,
+    LineReading,
+    Prediction,
+    charset_mask,
+    decode_line,
+    prediction,
+    restrict,
+)
 from handrec.errors import ConfigError, HandrecError
 from handrec.labels import LabelSpace
 from handrec.preprocess import prepare
-from handrec.segment import Box, SegmentParams, segment_line
+from handrec.segment import SegmentParams, segment_line
 
 MODEL_FILE = "model.keras"
 CLASSES_FILE = "classes.txt"
@@ -31,39 +40,25 @@ class ModelError(HandrecError):
     """A model file is missing, unreadable, or does not match its class names."""
 
 
-@dataclass(frozen=True)
-class Prediction:
-    """The model's answer for one character.
+class Predictor:
+    """A Keras model and the class names of its outputs, ready for single images and batches.
 
-    top_k holds (label, probability) pairs, most likely first; image is the 28×28 uint8 input the
-    model saw (to show next to the answer); box is where the character was in a line, if it was.
+    charset: the classes a reading may use ("all", "letters", "digits" or the characters
+    themselves); probabilities are renormalised over them, so "this field holds a name" turns
+    every O-or-0 into an O.
     """
 
-    label: str
-    confidence: float
-    top_k: tuple[tuple[str, float], ...]
-    image: np.ndarray
-    box: Box | None = None
-
-
-@dataclass(frozen=True)
-class LineReading:
-    """The text of a line (spaces included) and the prediction behind each of its characters."""
-
-    text: str
-    characters: tuple[Prediction, ...]
-
-
-class Predictor:
-    """A Keras model and the class names of its outputs, ready for single images and batches."""
-
-    def __init__(self, model: keras.Model, labels: LabelSpace, top_k: int = 3) -> None:
+    def __init__(
+        self, model: keras.Model, labels: LabelSpace, top_k: int = 3, charset: str = "all"
+    ) -> None:
         _check_outputs(model, labels)
         if top_k < 1:
             raise ConfigError(f"top_k must be >= 1, got {top_k}")
         self.model = model
         self.labels = labels
         self.top_k = min(top_k, len(labels))
+        self.charset = charset
+        self.allowed = charset_mask(labels.classes, charset)
         self._forward = _compile(model)
 
     @classmethod
@@ -72,17 +67,27 @@ class Predictor:
         path: str | Path,
         classes: LabelSpace | Sequence[str] | None = None,
         top_k: int = 3,
+        charset: str = "all",
     ) -> Predictor:
         """A model file, or a directory holding model.keras; class names from the sibling
         classes.txt unless `classes` gives them."""
         model_path = Path(path) / MODEL_FILE if Path(path).is_dir() else Path(path)
         model = load_model(model_path)
         if classes is None:
-            return cls(model, read_classes(model_path.parent / CLASSES_FILE), top_k)
-        return cls(model, _label_space(classes), top_k)
+            labels = read_classes(model_path.parent / CLASSES_FILE)
+        else:
+            labels = _label_space(classes)
+        return cls(model, labels, top_k, charset)
+
+    def with_charset(self, charset: str) -> Predictor:
+        """The same model reading another character set (no reload, no retrace)."""
+        other = copy.copy(self)
+        other.charset, other.allowed = charset, charset_mask(self.labels.classes, charset)
+        return other
 
     def probabilities(self, images: np.ndarray, batch_size: int = BATCH_SIZE) -> np.ndarray:
-        """Prepared uint8 [N, 28, 28] → float32 [N, classes]; the fast batch path."""
+        """Prepared uint8 [N, 28, 28] → float32 [N, classes] over the character set (0 outside
+        it); the fast batch path."""
         images = np.asarray(images, dtype=np.uint8)
         if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
             raise ConfigError(f"expected prepared images [N, 28, 28], got {list(images.shape)}")
@@ -90,7 +95,10 @@ class Predictor:
             self._forward(images[start : start + batch_size]).numpy()
             for start in range(0, len(images), batch_size)
         ]
-        return np.concatenate(chunks) if chunks else np.zeros((0, len(self.labels)), np.float32)
+        if not chunks:
+            return np.zeros((0, len(self.labels)), np.float32)
+        rows = np.concatenate(chunks)
+        return rows if self.allowed.all() else restrict(rows, self.allowed)
 
     def predict(self, image: np.ndarray) -> Prediction:
         """One character in any array form `preprocess.prepare` reads → its prediction."""
@@ -104,23 +112,21 @@ class Predictor:
             for row, image in zip(self.probabilities(images), images, strict=True)
         ]
 
-    def read_line(self, image: np.ndarray, params: SegmentParams | None = None) -> LineReading:
-        """An image of one line of characters → its text, with a prediction per character."""
+    def read_line(
+        self,
+        image: np.ndarray,
+        params: SegmentParams | None = None,
+        context: Context | None = None,
+    ) -> LineReading:
+        """An image of one line of characters → its decoded and free text, with a prediction
+        per character. Context defaults to `decode.Context()`; `decode.FREE` reads every
+        character on its own."""
         glyphs = segment_line(image, params)
         rows = self.probabilities(np.stack([g.image for g in glyphs]))
-        characters = tuple(
-            self._prediction(row, g.image, g.box) for row, g in zip(rows, glyphs, strict=True)
-        )
-        text = "".join(
-            (" " if g.space_before else "") + c.label
-            for g, c in zip(glyphs, characters, strict=True)
-        )
-        return LineReading(text, characters)
+        return decode_line(rows, self.labels.classes, glyphs, context or Context(), self.top_k)
 
-    def _prediction(self, row: np.ndarray, image: np.ndarray, box: Box | None = None) -> Prediction:
-        best = np.argsort(row)[::-1][: self.top_k]
-        top_k = tuple((self.labels.classes[i], float(row[i])) for i in best)
-        return Prediction(top_k[0][0], top_k[0][1], top_k, image, box)
+    def _prediction(self, row: np.ndarray, image: np.ndarray) -> Prediction:
+        return prediction(row, self.labels.classes, image, self.top_k)
 
 
 def load_model(path: Path) -> keras.Model:

@@ -1,10 +1,13 @@
 """Recognise the characters in image files from the command line.
 
-    python -m handrec.predict [--model MODEL] [--line] [--json] IMAGE [IMAGE ...]
+    python -m handrec.predict [--model MODEL] [--charset SET] [--line [--pattern RE]
+        [--words FILE] [--no-context]] [--json] IMAGE [IMAGE ...]
 
 MODEL is a .keras file, a directory holding model.keras and classes.txt, or an MLflow URI
 (runs:/<run_id>/model, models:/<name>@<alias>); without it, the model that ships with handrec
-(handrec.shipped) reads. One line per image, in the order given; a file
+(handrec.shipped) reads. --charset limits the classes read (letters, digits, or the characters
+themselves). A line is read in context (handrec.decode): `text` is the decoded reading and, in
+JSON, `free_text` each character read on its own. One line per image, in the order given; a file
 that cannot be read gets a line saying why, the others are still read, and the exit status is 1.
 Exit status 2 means the model itself could not be loaded.
 """
@@ -19,12 +22,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from handrec.errors import HandrecError
+from handrec.decode import FREE, SWITCH_COST, Context, LineReading, Prediction, read_words
+from handrec.errors import ConfigError, HandrecError
 from handrec.preprocess import MAX_PIXELS, decode_image
 from handrec.shipped import EMNIST36
 
 if TYPE_CHECKING:
-    from handrec.inference import Prediction, Predictor
+    from handrec.inference import Predictor
 
 Resolver = Callable[[str], Path]
 URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
@@ -36,19 +40,26 @@ class ModelRefError(HandrecError):
 
 def main(argv: Sequence[str] | None = None, resolve_model: Resolver | None = None) -> int:
     """Run the CLI; `resolve_model` turns a URI into a local model path (None: local only)."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if (args.pattern or args.words or args.no_context) and not args.line:
+        parser.error("--pattern, --words and --no-context read lines: add --line")
     from handrec.inference import Predictor  # here, so that --help does not load TensorFlow
 
     try:
+        context = _context(args)
         predictor = Predictor.load(
-            _model_path(args.model, resolve_model), classes=args.classes, top_k=args.top_k
+            _model_path(args.model, resolve_model),
+            classes=args.classes,
+            top_k=args.top_k,
+            charset=args.charset,
         )
     except HandrecError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     failed = False
     for name in args.images:
-        record = _record(predictor, Path(name), args)
+        record = _record(predictor, Path(name), args, context)
         print(json.dumps(record) if args.json else _text(record), flush=True)
         failed = failed or "error" in record
     return 1 if failed else 0
@@ -68,6 +79,35 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--line", action="store_true", help="each image is a line of characters, not one"
+    )
+    parser.add_argument(
+        "--charset",
+        default="all",
+        help="what is written: all (default), letters, digits, or the allowed characters "
+        "themselves (e.g. 0123456789X)",
+    )
+    parser.add_argument(
+        "--pattern",
+        help="a regular expression each line's characters (spaces left out) must match, "
+        "e.g. '[0-9]{10}'",
+    )
+    parser.add_argument(
+        "--words",
+        type=Path,
+        metavar="FILE",
+        help="a word list (words separated by spaces or lines): a line's word becomes the most "
+        "likely listed word when that explains the image nearly as well as the free reading",
+    )
+    parser.add_argument(
+        "--switch-cost",
+        type=float,
+        default=SWITCH_COST,
+        help=f"nats charged per letter/digit change inside a word (default {SWITCH_COST})",
+    )
+    parser.add_argument(
+        "--no-context",
+        action="store_true",
+        help="read each character of a line on its own (text is then the free reading)",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument("--top-k", type=int, default=3, help="alternatives to show (default 3)")
@@ -98,19 +138,45 @@ def _model_path(ref: str, resolve_model: Resolver | None) -> Path:
         raise ModelRefError(f"cannot resolve {ref}: {lines[0]}") from None
 
 
-def _record(predictor: Predictor, path: Path, args: argparse.Namespace) -> dict[str, Any]:
+def _context(args: argparse.Namespace) -> Context:
+    """The line context the flags ask for; a one-line error for a bad pattern or word list."""
+    if args.no_context:
+        return FREE
+    words: tuple[str, ...] = ()
+    if args.words is not None:
+        try:
+            words = read_words(args.words.read_text().splitlines())
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(f"cannot read the word list {args.words}: {error}") from None
+        if not words:
+            raise ConfigError(f"the word list {args.words} is empty: give one word per line")
+    return Context(switch_cost=args.switch_cost, pattern=args.pattern, words=words)
+
+
+def _record(
+    predictor: Predictor, path: Path, args: argparse.Namespace, context: Context
+) -> dict[str, Any]:
     """What one file yields: a prediction, a line reading, or the one-line reason it failed."""
     try:
         image = decode_image(path.read_bytes(), args.max_pixels)
         if args.line:
-            reading = predictor.read_line(image)
-            characters = [_fields(c) for c in reading.characters]
-            return {"file": str(path), "text": reading.text, "characters": characters}
+            return {"file": str(path), **_line_fields(predictor.read_line(image, context=context))}
         return {"file": str(path), **_fields(predictor.predict(image))}
     except HandrecError as error:
         return {"file": str(path), "error": str(error)}
     except OSError as error:
         return {"file": str(path), "error": f"cannot read file: {error.strerror or error}"}
+
+
+def _line_fields(reading: LineReading) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "text": reading.text,
+        "free_text": reading.free_text,
+        "characters": [{**_fields(c), "free_label": c.free_label} for c in reading.characters],
+    }
+    if reading.pattern_matched is not None:
+        fields["pattern_matched"] = reading.pattern_matched
+    return fields
 
 
 def _fields(prediction: Prediction) -> dict[str, Any]:
