@@ -30,7 +30,7 @@ ui: $(STAMP)
 	$(PY) -m experiments.ui --host $(HOST) --port $(PORT) $(ARGS)
 
 app: $(STAMP)
-	$(VENV)/bin/streamlit run src/handrec/app/page.py --server.address $(HOST) \
+	$(VENV)/bin/streamlit run src/apps/page.py --server.address $(HOST) \
 		--server.port $(APP_PORT) --server.headless true --browser.gatherUsageStats false
 
 clean:

@@ -11,7 +11,7 @@ framing (`reframe=false`) and re-framed by handrec.preprocess (`reframe=true`, t
 with any Hydra overrides given on top of the recipe. Each model then reads six sets:
 
 - `own test`: the test part, framed as the model was trained (the usual split score);
-- `as photos`: the same test characters as the app and `handrec.predict` see them: each drawn 4×
+- `as photos`: the same test characters as the app and `apps.predict` see them: each drawn 4×
   larger as dark ink on light paper with random margins, contrast and noise, then read by
   `handrec.preprocess.prepare`;
 - `thin pen`: the same photos with every stroke eroded to about a third of its width, as a fine

@@ -13,6 +13,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from apps import figures, gallery
+from apps.reading import Character, Failure, Line, attempt, read_bytes, read_image
+from apps.settings import MAX_PIXELS_ENV, MODEL_ENV, Settings, from_env
 from experiments.models import (
     ModelNotFound,
     find_model,
@@ -22,9 +25,6 @@ from experiments.models import (
     run_uri,
 )
 from handrec import shipped
-from handrec.app import figures, gallery
-from handrec.app.reading import Character, Failure, Line, attempt, read_bytes, read_image
-from handrec.app.settings import MAX_PIXELS_ENV, MODEL_ENV, Settings, from_env
 from handrec.errors import ConfigError, HandrecError
 from handrec.inference import Predictor, save_model
 from handrec.labels import DIGITS, UPPERCASE
@@ -32,7 +32,7 @@ from handrec.models import build_model
 from handrec.models.seed_cnn import SeedCnnParams
 from handrec.preprocess import MAX_PIXELS, decode_image
 
-PAGE = Path(__file__).resolve().parents[1] / "src" / "handrec" / "app" / "page.py"
+PAGE = Path(__file__).resolve().parents[1] / "src" / "apps" / "page.py"
 TIMEOUT = 120
 
 
@@ -132,7 +132,7 @@ def test_attempt_turns_a_bug_into_plain_words_and_logs_the_traceback(caplog):
     def breaks() -> None:
         raise ZeroDivisionError("division by zero")
 
-    with caplog.at_level(logging.ERROR, logger="handrec.app"):
+    with caplog.at_level(logging.ERROR, logger="apps"):
         result = attempt(breaks, "reading x.png")
     assert isinstance(result, Failure)
     assert "Something went wrong while reading x.png" in result.message

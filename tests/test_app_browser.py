@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from handrec.app import gallery
-from handrec.app.settings import MODEL_ENV
+from apps import gallery
+from apps.settings import MODEL_ENV
 from handrec.inference import Predictor
 from handrec.preprocess import decode_image
 from tests.test_app import PAGE, png, tiny_model

@@ -1,4 +1,4 @@
-"""`python -m handrec.predict`: one line per file, failures reported and counted, JSON, lines."""
+"""`python -m apps.predict`: one line per file, failures reported and counted, JSON, lines."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
+from apps.predict import main
 from handrec.inference import save_model
 from handrec.labels import DIGITS, UPPERCASE
 from handrec.models import build_model
 from handrec.models.seed_cnn import SeedCnnParams
-from handrec.predict import main
 
 CLASSES = DIGITS + UPPERCASE
 
@@ -50,8 +50,8 @@ def files(tmp_path_factory) -> dict[str, str]:
     }
 
 
-def run(capsys, *argv: str, resolve_model=None) -> tuple[int, list[str], str]:
-    code = main(list(argv), resolve_model=resolve_model)
+def run(capsys, *argv: str, **resolver) -> tuple[int, list[str], str]:
+    code = main(list(argv), **resolver)
     out, err = capsys.readouterr()
     return code, out.splitlines(), err
 
@@ -204,7 +204,10 @@ def test_a_local_path_never_reaches_the_resolver(capsys, model, files):
     assert code == 0
 
 
-def test_a_model_uri_without_a_resolver_is_a_one_line_error(capsys, files):
+def test_a_model_uri_the_tracking_store_lacks_is_a_one_line_error(
+    capsys, files, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     code, _, err = run(capsys, "--model", "models:/digits@champion", files["seven"])
     assert code == 2
     assert "models:/digits@champion" in err and err.count("\n") == 1
@@ -221,7 +224,7 @@ def test_a_resolver_failure_is_a_one_line_error(capsys, files):
 
 def test_runs_as_a_module_without_importing_mlflow_or_hydra(model, files):
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "handrec.predict", "--model", model, files["k"]],
+        [sys.executable, "-X", "importtime", "-m", "apps.predict", "--model", model, files["k"]],
         capture_output=True,
         text=True,
         timeout=120,

@@ -41,7 +41,7 @@ def project_tracking_uri() -> str:
 def resolve_model(ref: str, tracking_uri: str | None = None) -> Path:
     """`runs:/<id>[/…]` or `models:/<name>@<alias>` / `models:/<name>/<version>` → a local
     directory holding model.keras and classes.txt, downloaded from the run's artifacts."""
-    mlflow.set_tracking_uri(tracking_uri or project_tracking_uri())
+    mlflow.set_tracking_uri(_existing_store(ref, tracking_uri))
     try:
         run_id = _run_id(ref)
         return Path(mlflow.artifacts.download_artifacts(f"runs:/{run_id}/{KERAS_ARTIFACTS}"))
@@ -130,9 +130,17 @@ def run_uri(ref: str, tracking_uri: str | None = None) -> str:
     """`models:/<name>@<alias>`, `models:/<name>/<version>` or `runs:/<id>[/…]` →
     `runs:/<id>/model`: names the trained model itself, which never changes, whereas an alias may
     move to another version (so a cache keyed by it would serve a stale model)."""
-    mlflow.set_tracking_uri(tracking_uri or project_tracking_uri())
+    mlflow.set_tracking_uri(_existing_store(ref, tracking_uri))
     with _one_line_errors(f"no model at {ref}"):
         return f"runs:/{_run_id(ref)}/model"
+
+
+def _existing_store(ref: str, tracking_uri: str | None) -> str:
+    """The store's URI; a ModelNotFound where it does not exist, rather than creating it."""
+    uri = tracking_uri or project_tracking_uri()
+    if not has_store(uri):
+        raise ModelNotFound(f"no model at {ref}: the tracking store {uri} is empty: {TRAIN_HINT}")
+    return uri
 
 
 def _client(tracking_uri: str | None) -> mlflow.MlflowClient | None:

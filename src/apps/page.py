@@ -1,6 +1,6 @@
 """The recognition page: choose a model, give it images, see what it reads and why.
 
-    make app                                  # or: streamlit run src/handrec/app/page.py
+    make app                                  # or: streamlit run src/apps/page.py
     HANDREC_MODEL=path/to/model.keras make app
 
 Only layout lives here; reading an input, the figures and the samples are plain functions in the
@@ -15,9 +15,8 @@ from pathlib import Path
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from handrec import shipped
-from handrec.app import figures, gallery
-from handrec.app.reading import (
+from apps import figures, gallery
+from apps.reading import (
     Character,
     Failure,
     Line,
@@ -26,7 +25,8 @@ from handrec.app.reading import (
     read_bytes,
     read_image,
 )
-from handrec.app.settings import MODEL_ENV, Settings, from_env
+from apps.settings import MODEL_ENV, Settings, from_env
+from handrec import shipped
 from handrec.inference import MODEL_FILE, ModelError, Predictor
 
 TOP_K = 5

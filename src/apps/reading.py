@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from handrec.app.settings import MAX_PIXELS_ENV
+from apps.settings import MAX_PIXELS_ENV
 from handrec.errors import HandrecError
 from handrec.inference import LineReading, Prediction, Predictor
 from handrec.preprocess import (
@@ -26,7 +26,7 @@ from handrec.preprocess import (
     to_gray,
 )
 
-LOG = logging.getLogger("handrec.app")
+LOG = logging.getLogger("apps")
 LINE_ASPECT = 2.5
 """Ink this many times wider than high is more likely a line of characters than one."""
 T = TypeVar("T")

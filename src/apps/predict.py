@@ -1,14 +1,15 @@
 """Recognise the characters in image files from the command line.
 
-    python -m handrec.predict [--model MODEL] [--charset SET] [--line [--pattern RE]
+    python -m apps.predict [--model MODEL] [--charset SET] [--line [--pattern RE]
         [--words FILE] [--no-context]] [--json] IMAGE [IMAGE ...]
 
 MODEL is a .keras file, a directory holding model.keras and classes.txt, or an MLflow URI
-(runs:/<run_id>/model, models:/<name>@<alias>); without it, the model that ships with handrec
-(handrec.shipped) reads. --charset limits the classes read (letters, digits, or the characters
-themselves). A line is read in context (handrec.decode): `text` is the decoded reading and, in
-JSON, `free_text` each character read on its own. One line per image, in the order given; a file
-that cannot be read gets a line saying why, the others are still read, and the exit status is 1.
+(runs:/<run_id>/model, models:/<name>@<alias>, resolved through experiments.models, imported only
+then); without it, the model that ships with handrec (handrec.shipped) reads. --charset limits the
+classes read (letters, digits, or the characters themselves). A line is read in context
+(handrec.decode): `text` is the decoded reading and, in JSON, `free_text` each character read on
+its own. One line per image, in the order given; a file that cannot be read gets a line saying why,
+the others are still read, and the exit status is 1.
 Exit status 2 means the model itself could not be loaded.
 """
 
@@ -38,8 +39,16 @@ class ModelRefError(HandrecError):
     """A model reference that names neither a local file nor a resolvable URI."""
 
 
-def main(argv: Sequence[str] | None = None, resolve_model: Resolver | None = None) -> int:
-    """Run the CLI; `resolve_model` turns a URI into a local model path (None: local only)."""
+def resolve_with_mlflow(ref: str) -> Path:
+    """A model URI → its local folder. MLflow and Hydra are imported here, only for a URI, so
+    reading with a local model starts without them."""
+    from experiments.models import resolve_model
+
+    return resolve_model(ref)
+
+
+def main(argv: Sequence[str] | None = None, resolve_model: Resolver = resolve_with_mlflow) -> int:
+    """Run the CLI; `resolve_model` turns a URI into a local model path."""
     parser = _parser()
     args = parser.parse_args(argv)
     if (args.pattern or args.words or args.no_context) and not args.line:
@@ -67,7 +76,7 @@ def main(argv: Sequence[str] | None = None, resolve_model: Resolver | None = Non
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m handrec.predict",
+        prog="python -m apps.predict",
         description="Recognise handwritten characters (0-9, A-Z) in image files.",
     )
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files to read")
@@ -123,12 +132,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _model_path(ref: str, resolve_model: Resolver | None) -> Path:
+def _model_path(ref: str, resolve_model: Resolver) -> Path:
     """A local path as it is; a URI through the resolver, as a one-line error if it fails."""
     if Path(ref).exists() or not URI.match(ref):
         return Path(ref)
-    if resolve_model is None:
-        raise ModelRefError(f"cannot open {ref}: model URIs need the experiments package")
     try:
         return resolve_model(ref)
     except HandrecError:
@@ -202,12 +209,5 @@ def _text(record: dict[str, Any]) -> str:
     return f"{record['file']}\t{record['label']}\t{record['confidence']:.3f}\t{top_k}"
 
 
-def _resolve_with_mlflow(ref: str) -> Path:
-    """Imported only when a URI is given, so handrec itself never loads MLflow or Hydra."""
-    from experiments.models import resolve_model
-
-    return resolve_model(ref)
-
-
 if __name__ == "__main__":
-    sys.exit(main(resolve_model=_resolve_with_mlflow))
+    sys.exit(main())
