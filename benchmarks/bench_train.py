@@ -61,7 +61,7 @@ def fresh_model(n_classes: int, precision: str = "float32") -> keras.Model:
     dtype policy."""
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)
-    with strategy_scope(TrainSpec(precision=precision)):
+    with strategy_scope(precision=precision):
         return build_model(SeedCnnParams(), n_classes)
 
 

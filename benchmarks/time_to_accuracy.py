@@ -121,7 +121,7 @@ def fit_recipe(
     )
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
-    with strategy_scope(spec):
+    with strategy_scope(spec.distribute, spec.precision):
         model = build_model(params, len(parts.train.labels))
     print(f"--- {name}: {params}\n    {spec}", flush=True)
     start = time.perf_counter()

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -22,7 +21,9 @@ def _isolated_data_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["HANDREC_CACHE"] = str(tmp_path_factory.mktemp("data-cache"))
 
 
-from experiments.schema import PROJECT_ROOT, register  # noqa: E402
+from experiments import schema  # noqa: E402
+from experiments.cli import cli  # noqa: E402
+from experiments.schema import PROJECT_ROOT  # noqa: E402
 
 CONF_DIR = PROJECT_ROOT / "conf"
 
@@ -42,14 +43,17 @@ TINY = [
 
 @pytest.fixture
 def compose_config() -> Callable[..., DictConfig]:
-    """compose_config(*overrides) → the project's composed root config."""
-    register()
+    """compose_config(*overrides) → the project's composed root config, as the entrypoints
+    compose it."""
+    return lambda *overrides: schema.compose_config(overrides)
 
-    def _compose(*overrides: str) -> DictConfig:
-        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-            return compose("config", overrides=list(overrides))
 
-    return _compose
+def exit_status(main: Callable[[list[str]], int | None], *argv: str) -> int:
+    """`main(argv)` in this process through the convention of every entrypoint
+    (experiments.cli): its exit status; what it printed stays in capsys."""
+    with pytest.raises(SystemExit) as ended:
+        cli(lambda: main(list(argv)), schema.CONFIG_ERRORS)
+    return ended.value.code
 
 
 @pytest.fixture

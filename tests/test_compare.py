@@ -7,6 +7,7 @@ import pytest
 from mlflow import MlflowClient
 
 from experiments.compare import main
+from tests.conftest import exit_status
 
 
 class Constant(mlflow.pyfunc.PythonModel):
@@ -111,11 +112,11 @@ def test_register_points_the_champion_alias_at_the_best_model(store, capsys):
     assert version.run_id == ids["a"]
 
 
-def test_an_unknown_experiment_is_a_one_line_error(store):
-    with pytest.raises(SystemExit, match="error: no experiment 'nope'"):
-        main([store[0][0], "--experiment", "nope"])
+def test_an_unknown_experiment_is_a_one_line_error(store, capsys):
+    assert exit_status(main, store[0][0], "--experiment", "nope") == 2
+    assert capsys.readouterr().err.startswith("error: no experiment 'nope'")
 
 
-def test_an_unknown_sort_column_lists_the_choices(store):
-    with pytest.raises(SystemExit, match="cannot sort by 'speed': choose one of run, "):
-        main([*store[0], "--sort", "speed"])
+def test_an_unknown_sort_column_lists_the_choices(store, capsys):
+    assert exit_status(main, *store[0], "--sort", "speed") == 2
+    assert "cannot sort by 'speed': choose one of run, " in capsys.readouterr().err

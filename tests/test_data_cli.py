@@ -1,7 +1,7 @@
 """`python -m experiments.data`: look at the configured data before training."""
 
 from experiments.data import main
-from tests.conftest import TINY
+from tests.conftest import TINY, exit_status
 
 DATA = [o for o in TINY if o.startswith("data.")]
 
@@ -21,7 +21,7 @@ def test_writes_a_png_grid_of_samples_per_class(tmp_path):
 
 
 def test_a_bad_setting_is_one_line_and_exit_status_2(tmp_path, capsys):
-    assert main([*DATA, "data.split.val=2", "--grid", str(tmp_path / "g.png")]) == 2
+    assert exit_status(main, *DATA, "data.split.val=2", "--grid", str(tmp_path / "g.png")) == 2
     assert capsys.readouterr().err.strip() == "error: data.split.val must be in (0, 1), got 2.0"
 
 
@@ -45,7 +45,8 @@ def test_undersample_cuts_every_class_to_the_smallest(tmp_path, capsys):
 
 
 def test_an_unknown_balancing_lists_the_valid_ones(tmp_path, capsys):
-    assert main([*DATA, "data.balance=oversample", "--grid", str(tmp_path / "g.png")]) == 2
+    grid = str(tmp_path / "g.png")
+    assert exit_status(main, *DATA, "data.balance=oversample", "--grid", grid) == 2
     assert "data.balance must be one of none, undersample" in capsys.readouterr().err
 
 

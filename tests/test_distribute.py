@@ -30,7 +30,7 @@ TWO_CPU_DEVICES = textwrap.dedent(
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     spec = TrainSpec(epochs=1, batch_size=16, verbose=0, distribute="mirrored")
-    with strategy_scope(spec) as strategy:
+    with strategy_scope(spec.distribute, spec.precision) as strategy:
         model = build_model(CnnParams(blocks=1, filters=4, dense_units=8), 2)
     history = fit(model, toy(64, 0), toy(32, 1), spec)
     threads += [configure_threads(2), configure_threads(1)]
@@ -65,7 +65,7 @@ def test_a_model_built_outside_the_strategy_scope_is_refused(setting):
 
 def test_mixed_precision_computes_in_bfloat16_with_a_float32_output_and_trains():
     spec = TrainSpec(epochs=1, batch_size=16, verbose=0, precision="mixed_bfloat16")
-    with strategy_scope(spec):
+    with strategy_scope(spec.distribute, spec.precision):
         model = build_model(CnnParams(blocks=1, filters=4, dense_units=8), 2)
         history = fit(model, toy(32, 0), toy(16, 1), spec)
     convolution = next(layer for layer in model.layers if type(layer).__name__ == "Conv2D")
@@ -77,6 +77,6 @@ def test_mixed_precision_computes_in_bfloat16_with_a_float32_output_and_trains()
 def test_the_global_dtype_policy_returns_after_the_scope():
     import keras
 
-    with strategy_scope(TrainSpec(precision="mixed_float16")):
+    with strategy_scope(precision="mixed_float16"):
         assert keras.mixed_precision.global_policy().name == "mixed_float16"
     assert keras.mixed_precision.global_policy().name == "float32"

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from apps.predict import main
+from experiments.cli import cli
 from handrec.inference import save_model
 from handrec.labels import DIGITS, UPPERCASE
 from handrec.models import build_model
@@ -51,9 +52,11 @@ def files(tmp_path_factory) -> dict[str, str]:
 
 
 def run(capsys, *argv: str, **resolver) -> tuple[int, list[str], str]:
-    code = main(list(argv), **resolver)
+    """The CLI in this process, through the convention every entrypoint shares."""
+    with pytest.raises(SystemExit) as ended:
+        cli(lambda: main(list(argv), **resolver))
     out, err = capsys.readouterr()
-    return code, out.splitlines(), err
+    return ended.value.code, out.splitlines(), err
 
 
 def test_without_a_model_the_shipped_one_reads(capsys, files):

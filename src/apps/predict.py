@@ -18,13 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from experiments import cli
+from experiments.cli import EXIT_OK, EXIT_SOME_FAILED
 from handrec.decode import FREE, SWITCH_COST, Context, LineReading, Prediction, read_words
-from handrec.errors import ConfigError, HandrecError
+from handrec.errors import ConfigError, HandrecError, first_line
 from handrec.preprocess import MAX_PIXELS, decode_image
 from handrec.shipped import EMNIST36
 
@@ -48,37 +49,31 @@ def resolve_with_mlflow(ref: str) -> Path:
 
 
 def main(argv: Sequence[str] | None = None, resolve_model: Resolver = resolve_with_mlflow) -> int:
-    """Run the CLI; `resolve_model` turns a URI into a local model path."""
+    """Run the CLI; `resolve_model` turns a URI into a local model path. A model that cannot be
+    loaded raises HandrecError (exit 2 through experiments.cli)."""
     parser = _parser()
     args = parser.parse_args(argv)
     if (args.pattern or args.words or args.no_context) and not args.line:
         parser.error("--pattern, --words and --no-context read lines: add --line")
     from handrec.inference import Predictor  # here, so that --help does not load TensorFlow
 
-    try:
-        context = _context(args)
-        predictor = Predictor.load(
-            _model_path(args.model, resolve_model),
-            classes=args.classes,
-            top_k=args.top_k,
-            charset=args.charset,
-        )
-    except HandrecError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    context = _context(args)
+    predictor = Predictor.load(
+        _model_path(args.model, resolve_model),
+        classes=args.classes,
+        top_k=args.top_k,
+        charset=args.charset,
+    )
     failed = False
     for name in args.images:
         record = _record(predictor, Path(name), args, context)
         print(json.dumps(record) if args.json else _text(record), flush=True)
         failed = failed or "error" in record
-    return 1 if failed else 0
+    return EXIT_SOME_FAILED if failed else EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m apps.predict",
-        description="Recognise handwritten characters (0-9, A-Z) in image files.",
-    )
+    parser = cli.parser("apps.predict", __doc__)
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files to read")
     parser.add_argument(
         "--model",
@@ -141,8 +136,7 @@ def _model_path(ref: str, resolve_model: Resolver) -> Path:
     except HandrecError:
         raise
     except Exception as error:  # MLflow's errors are many types; the user needs one line.
-        lines = str(error).strip().splitlines() or [type(error).__name__]
-        raise ModelRefError(f"cannot resolve {ref}: {lines[0]}") from None
+        raise ModelRefError(f"cannot resolve {ref}: {first_line(error)}") from None
 
 
 def _context(args: argparse.Namespace) -> Context:
@@ -210,4 +204,4 @@ def _text(record: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.cli(main)

@@ -18,6 +18,7 @@ Usage:
 
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
 import threading
@@ -30,6 +31,10 @@ from handrec.errors import HandrecError, first_line
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
+EXIT_CODES = (
+    "exit status: 0 done, 1 some inputs failed (predict), 2 a usage, config or data error, "
+    "130 interrupted (SIGINT), 143 terminated (SIGTERM)"
+)
 
 
 class Interrupted(BaseException):
@@ -54,6 +59,17 @@ def interruption(exc: BaseException, message: str = "") -> Interrupted:
     """KeyboardInterrupt or Interrupted → Interrupted with the same signal and `message`."""
     signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
     return Interrupted(signum, message or (exc.message if isinstance(exc, Interrupted) else ""))
+
+
+def parser(module: str, doc: str | None) -> argparse.ArgumentParser:
+    """The argument parser every entrypoint's --help shares: `python -m <module>`, the module's
+    docstring as written (its usage lines first), then the exit codes."""
+    return argparse.ArgumentParser(
+        prog=f"python -m {module}",
+        description=doc,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def raise_interrupted(signum: int, frame: FrameType | None) -> None:

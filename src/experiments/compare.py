@@ -14,7 +14,6 @@ accuracy: test metrics are shown, but choosing by them would leak the test set i
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 
 import mlflow
@@ -22,14 +21,14 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 
-from experiments import schema
+from experiments import cli, schema
+from experiments.models import CHAMPION
 from experiments.schema import compose_config
 from experiments.sweep import PARENT_TAG
 from experiments.tracking import check_reachable
 from handrec.errors import HandrecError
 
 METRICS = ("best_val_accuracy", "test_accuracy", "test_macro_f1")
-CHAMPION = "champion"
 
 
 class CompareError(HandrecError):
@@ -38,31 +37,24 @@ class CompareError(HandrecError):
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    try:
-        tracking = tracking_config(args.overrides)
-        check_reachable(tracking.uri)
-        mlflow.set_tracking_uri(tracking.uri)
-        runs = select_runs(args.experiment or tracking.experiment, args.sweep, args.filter)
-        table = sort_table(runs_table(runs), args.sort, args.ascending)
-        print(printable(table).to_string(index=False))
-        if args.best or args.register:
-            run_id = best_run(table)
-            best = printable(table).loc[run_id]
-            print(f"\nbest run: {best['run']} ({args.sort} {best[args.sort]})")
-            print(f"run id: {run_id}\nmodel URI: {model_uri(run_id)}")
-        if args.register:
-            version = register(run_id, args.name)
-            print(f"registered {args.name} version {version}: models:/{args.name}@{CHAMPION}")
-    except HandrecError as err:
-        sys.exit(f"error: {err}")
+    tracking = tracking_config(args.overrides)
+    check_reachable(tracking.uri)
+    mlflow.set_tracking_uri(tracking.uri)
+    runs = select_runs(args.experiment or tracking.experiment, args.sweep, args.filter)
+    table = sort_table(runs_table(runs), args.sort, args.ascending)
+    print(printable(table).to_string(index=False))
+    if args.best or args.register:
+        run_id = best_run(table)
+        best = printable(table).loc[run_id]
+        print(f"\nbest run: {best['run']} ({args.sort} {best[args.sort]})")
+        print(f"run id: {run_id}\nmodel URI: {model_uri(run_id)}")
+    if args.register:
+        version = register(run_id, args.name)
+        print(f"registered {args.name} version {version}: models:/{args.name}@{CHAMPION}")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m experiments.compare",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = cli.parser("experiments.compare", __doc__)
     parser.add_argument(
         "overrides", nargs="*", help="config overrides naming the store, e.g. tracking.uri=..."
     )
@@ -169,4 +161,4 @@ def register(run_id: str, name: str) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    cli.cli(main, schema.CONFIG_ERRORS)

@@ -11,23 +11,20 @@ used for DAYS days (0: all).
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from experiments import schema
+from experiments import cli, schema
 from experiments.schema import DataConfig
 from handrec.data import cache
 from handrec.data.balance import cap_per_class, undersample
 from handrec.data.dataset import Dataset, concat
 from handrec.data.sources import load
 from handrec.data.split import Splits, split
-from handrec.errors import HandrecError
 from handrec.labels import LabelSpace
 from handrec.plots import samples_figure
 
@@ -80,11 +77,7 @@ def write_grid(data: Dataset, path: Path, per_class: int, seed: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m experiments.data",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = cli.parser("experiments.data", __doc__)
     parser.add_argument("overrides", nargs="*", help="config overrides, e.g. data=emnist_36")
     parser.add_argument(
         "--grid",
@@ -105,13 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(cache_listing())
         return 0
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        settings = schema.settings(schema.compose_config(args.overrides))
-        data = load_data(settings.data, settings.classes)
-        parts = split(data, settings.data.split)
-    except HandrecError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    settings = schema.settings(schema.compose_config(args.overrides))
+    data = load_data(settings.data, settings.classes)
+    parts = split(data, settings.data.split)
     print(f"data={settings.data.name}  fingerprint {data.fingerprint()}")
     print(describe(data, parts))
     write_grid(data, args.grid, args.per_class, settings.seed)
@@ -134,4 +123,4 @@ def cache_listing() -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.cli(main, schema.CONFIG_ERRORS)

@@ -18,7 +18,7 @@ from mlflow.exceptions import MlflowException
 from sqlalchemy.engine import make_url
 
 from experiments import schema
-from handrec.errors import HandrecError
+from handrec.errors import HandrecError, first_line
 
 KERAS_ARTIFACTS = "keras"
 CHAMPION = "champion"
@@ -47,7 +47,7 @@ def resolve_model(ref: str, tracking_uri: str | None = None) -> Path:
         return Path(mlflow.artifacts.download_artifacts(f"runs:/{run_id}/{KERAS_ARTIFACTS}"))
     except MlflowException as err:
         raise ModelNotFound(
-            f"no model at {ref}: {err.message.splitlines()[0]} (list runs with make ui or "
+            f"no model at {ref}: {first_line(err)} (list runs with make ui or "
             "python -m experiments.compare)"
         ) from err
 
@@ -155,4 +155,4 @@ def _one_line_errors(doing: str) -> Iterator[None]:
     try:
         yield
     except MlflowException as error:
-        raise ModelNotFound(f"{doing}: {error.message.splitlines()[0]}") from None
+        raise ModelNotFound(f"{doing}: {first_line(error)}") from None

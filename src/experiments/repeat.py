@@ -12,45 +12,33 @@ accuracy, test accuracy and test macro-F1: how much a result owes to chance.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
 import mlflow
 import pandas as pd
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import HydraException
-from omegaconf.errors import OmegaConfBaseException
 
-from experiments import schema
+from experiments import cli, schema
+from experiments.cli import EXIT_OK, EXIT_SOME_FAILED
 from experiments.compare import METRICS, runs_table, select_runs
 from experiments.run import run
 from experiments.schema import compose_config
 from experiments.sweep import ParentRun, ending_on_error
 from experiments.tracking import connect
-from handrec.errors import ConfigError, HandrecError
+from handrec.errors import ConfigError
 
 SEEDS = "seeds"
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m experiments.repeat",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = cli.parser("experiments.repeat", __doc__)
     parser.add_argument("overrides", nargs="*", help="seeds=[...] and config overrides")
     args = parser.parse_args(argv)
-    try:
-        seeds, overrides = split_seeds(args.overrides)
-        parent, stats, failed = repeat(overrides, seeds)
-    except KeyboardInterrupt:
-        sys.exit("interrupted")
-    except (HandrecError, HydraException, OmegaConfBaseException) as err:
-        sys.exit(f"error: {str(err).strip().splitlines()[0]}")
+    seeds, overrides = split_seeds(args.overrides)
+    parent, stats, failed = repeat(overrides, seeds)
     print(report(stats, failed, parent))
-    if failed:
-        sys.exit(1)
+    return EXIT_SOME_FAILED if failed else EXIT_OK
 
 
 def split_seeds(args: Sequence[str]) -> tuple[list[int], list[str]]:
@@ -128,4 +116,4 @@ def report(stats: pd.DataFrame, failed: int, parent: ParentRun) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    cli.cli(main, schema.CONFIG_ERRORS)

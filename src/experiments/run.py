@@ -98,7 +98,7 @@ def run(
         mlflow.set_tag("data.fingerprint", data.fingerprint())
         parts = split(data, settings.data.split)
 
-        with strategy_scope(settings.train):
+        with strategy_scope(settings.train.distribute, settings.train.precision):
             model = build_model(settings.model, len(data.labels))
         if resume_id is None:
             mlflow.log_params(

@@ -14,7 +14,9 @@ from typing import Any
 
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
+from hydra.errors import HydraException
 from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from handrec.data.sources import SOURCES
 from handrec.data.split import SplitSpec
@@ -25,6 +27,9 @@ from handrec.training.fit import TrainSpec
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BALANCING = ("none", "undersample", "class_weight")
+# What composing a config raises on a user's mistake (an unknown key, choice or type): a usage
+# error, one line and exit 2, like handrec's ConfigError.
+CONFIG_ERRORS = (HydraException, OmegaConfBaseException)
 
 
 @dataclass

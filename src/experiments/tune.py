@@ -16,11 +16,9 @@ search goes on until the study has `n_trials` complete or pruned trials.
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import importlib.util
 import json
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -32,19 +30,18 @@ import optuna
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import HydraException, MissingConfigException
+from hydra.errors import MissingConfigException
 from hydra.utils import instantiate
 from mlflow.exceptions import MlflowException
 from omegaconf import MISSING, DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 from optuna.trial import FrozenTrial, Trial, TrialState
 
-from experiments import schema
+from experiments import cli, schema
 from experiments.run import run
 from experiments.schema import compose_config
 from experiments.sweep import THREAD_ENV, ParentRun, ending_on_error, share_cores
 from experiments.tracking import check_reachable, connect, flatten
-from handrec.errors import ConfigError, HandrecError, require
+from handrec.errors import ConfigError, HandrecError, first_line, require
 
 GROUP = "hparams_search"
 DEFAULT_PRESET = "optuna"
@@ -107,20 +104,16 @@ class SearchSpec:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m experiments.tune",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = cli.parser("experiments.tune", __doc__)
     parser.add_argument("overrides", nargs="*", help="hparams_search.* and config overrides")
     args = parser.parse_args(argv)
+    preset, search_overrides, overrides = split_overrides(args.overrides)
     try:
-        preset, search_overrides, overrides = split_overrides(args.overrides)
         study = tune(compose_search(preset, search_overrides), overrides)
-    except KeyboardInterrupt:
-        sys.exit("interrupted: run the same command again to continue the study")
-    except (HandrecError, HydraException, OmegaConfBaseException) as err:
-        sys.exit(f"error: {first_line(err)}")
+    except (KeyboardInterrupt, cli.Interrupted) as stop:
+        cut = cli.interruption(stop)
+        again = f"{cut.message}: run the same command again to continue the study"
+        raise cli.interruption(cut, again) from None
     print(summary(study))
 
 
@@ -277,7 +270,7 @@ def check_ends(key: str, spec: ParamSpec, overrides: Sequence[str]) -> None:
     for value in ends(spec):
         try:
             schema.settings(compose_config([*overrides, as_override(key, value)]))
-        except (HandrecError, HydraException, OmegaConfBaseException) as err:
+        except (HandrecError, *schema.CONFIG_ERRORS) as err:
             raise ConfigError(
                 f"{GROUP}.space.{key}: {value!r} is refused: {first_line(err)}"
             ) from err
@@ -465,9 +458,5 @@ def summary(study: optuna.Study) -> str:
     return "\n".join(lines)
 
 
-def first_line(err: BaseException) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-
-
 if __name__ == "__main__":
-    main()
+    cli.cli(main, schema.CONFIG_ERRORS)

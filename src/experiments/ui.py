@@ -5,12 +5,11 @@ python -m experiments.ui [--host 127.0.0.1] [--port 5000] [tracking overrides ..
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Sequence
 
-from experiments import schema
+from experiments import cli, schema
 
 
 def ui_command(overrides: Sequence[str], host: str, port: int) -> list[str]:
@@ -32,7 +31,7 @@ def ui_command(overrides: Sequence[str], host: str, port: int) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m experiments.ui", description=__doc__)
+    parser = cli.parser("experiments.ui", __doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("overrides", nargs="*", help="config overrides, e.g. tracking.uri=…")
@@ -45,4 +44,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli.cli(main, schema.CONFIG_ERRORS)

@@ -26,7 +26,7 @@ from handrec.decode import (
     prediction,
     restrict,
 )
-from handrec.errors import ConfigError, HandrecError
+from handrec.errors import ConfigError, HandrecError, first_line
 from handrec.labels import LabelSpace
 from handrec.preprocess import prepare
 from handrec.segment import SegmentParams, segment_line
@@ -142,8 +142,7 @@ def load_model(path: Path) -> keras.Model:
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many types for a corrupt zip; all mean the same.
-        message = str(error).strip().splitlines() or [type(error).__name__]
-        raise ModelError(f"cannot load model {path}: {message[0]}") from None
+        raise ModelError(f"cannot load model {path}: {first_line(error)}") from None
 
 
 def read_classes(path: Path) -> LabelSpace:

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from handrec.errors import DataError, HandrecError
+from handrec.errors import DataError, HandrecError, first_line
 
 BOX = 20
 SIZE = 28
@@ -70,7 +70,7 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     except UnidentifiedImageError:
         raise ImageError("cannot decode image: not a known image format") from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise ImageError(f"cannot decode image: {_first_line(error)}") from None
+        raise ImageError(f"cannot decode image: {first_line(error)}") from None
 
 
 def prepare(image: np.ndarray) -> np.ndarray:
@@ -295,8 +295,3 @@ def _drop_specks(mask: np.ndarray, ratio: float = SPECK_RATIO) -> np.ndarray:
     areas = stats[1:, cv2.CC_STAT_AREA]
     keep = np.concatenate([[False], areas >= ratio * areas.max()])
     return keep[labels]
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

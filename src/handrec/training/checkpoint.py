@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import keras
 import numpy as np
 
-from handrec.errors import HandrecError
+from handrec.errors import HandrecError, first_line
 
 WEIGHTS = "latest.weights.h5"  # BackupAndRestore's files: weights with optimizer state,
 PROGRESS = "training_metadata.json"  # and the number of completed epochs
@@ -190,9 +190,8 @@ def _read(path: Path, load: Callable[[Path], T]) -> T:
     try:
         return load(path)
     except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise CheckpointError(
-            f"checkpoint file {path} is unreadable ({reason}): delete the folder "
+            f"checkpoint file {path} is unreadable ({first_line(err)}): delete the folder "
             f"{path.parent} to start over"
         ) from err
 

@@ -116,7 +116,8 @@ def fit(
     last completed epoch, stopping, lowering the rate and reaching the same weights as an
     uninterrupted fit; the folder is removed when the fit completes. With
     `spec.distribute=mirrored` or a mixed precision, build `model` inside
-    `strategy_scope(spec)`. `callbacks` run last, so they see every metric of the epoch.
+    `strategy_scope(spec.distribute, spec.precision)`. `callbacks` run last, so they see every
+    metric of the epoch.
     """
     if spec.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -206,14 +207,14 @@ def _callbacks(
 
 
 def _check_built_for(model: keras.Model, spec: TrainSpec) -> None:
-    """A model built outside `strategy_scope(spec)` would silently train on one device, or in
-    float32."""
+    """A model built outside `strategy_scope(spec.distribute, spec.precision)` would silently
+    train on one device, or in float32."""
     mirrored = is_mirrored(model.distribute_strategy)
     if mirrored != (spec.distribute == "mirrored") or model.dtype_policy.name != spec.precision:
         raise ConfigError(
             f"train.distribute={spec.distribute} and train.precision={spec.precision}, but the "
             f"model was built {'with' if mirrored else 'without'} a mirrored strategy and in "
-            f"{model.dtype_policy.name}: build it inside handrec.training.strategy_scope(spec)"
+            f"{model.dtype_policy.name}: build it inside handrec.training.strategy_scope"
         )
 
 

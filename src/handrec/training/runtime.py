@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 import keras
 import tensorflow as tf
-
-if TYPE_CHECKING:
-    from handrec.training.fit import TrainSpec
 
 DISTRIBUTIONS = ("none", "mirrored")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -34,13 +30,16 @@ def configure_threads(threads: int) -> bool:
 
 
 @contextmanager
-def strategy_scope(spec: TrainSpec) -> Iterator[tf.distribute.Strategy]:
-    """Build (and train) the model inside this: `spec.distribute`'s strategy and
-    `spec.precision`'s dtype policy. The previous global dtype policy returns on exit."""
+def strategy_scope(
+    distribute: str = "none", precision: str = "float32"
+) -> Iterator[tf.distribute.Strategy]:
+    """Build (and train) the model inside this: the strategy of `distribute` (a TrainSpec's
+    train.distribute) and the dtype policy of `precision` (train.precision). The previous global
+    dtype policy returns on exit."""
     previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(spec.precision)
+    keras.mixed_precision.set_global_policy(precision)
     try:
-        strategy = _strategy(spec.distribute)
+        strategy = _strategy(distribute)
         with strategy.scope():
             yield strategy
     finally:
