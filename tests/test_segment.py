@@ -107,5 +107,5 @@ def test_blank_line_is_nothing_to_read():
 
 
 def test_space_limits_out_of_order_are_refused():
-    with pytest.raises(ConfigError, match="space_min"):
-        SegmentParams(space_min=2.0, space_max=1.0)
+    with pytest.raises(ConfigError, match="space_gap"):
+        SegmentParams(space_gap=2.0, space_max=1.0)

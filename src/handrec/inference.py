@@ -100,6 +100,11 @@ class Predictor:
         rows = np.concatenate(chunks)
         return rows if self.allowed.all() else restrict(rows, self.allowed)
 
+    def confidence(self, images: np.ndarray) -> np.ndarray:
+        """Prepared uint8 [N, 28, 28] → each one's most likely class's probability [N]: how
+        surely the model reads it (segmentation asks this of candidate cuts)."""
+        return self.probabilities(images).max(axis=1)
+
     def predict(self, image: np.ndarray) -> Prediction:
         """One character in any array form `preprocess.prepare` reads → its prediction."""
         prepared = prepare(image)
@@ -121,7 +126,7 @@ class Predictor:
         """An image of one line of characters → its decoded and free text, with a prediction
         per character. Context defaults to `decode.Context()`; `decode.FREE` reads every
         character on its own."""
-        glyphs = segment_line(image, params)
+        glyphs = segment_line(image, params, self.confidence)
         rows = self.probabilities(np.stack([g.image for g in glyphs]))
         return decode_line(rows, self.labels.classes, glyphs, context or Context(), self.top_k)
 

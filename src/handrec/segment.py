@@ -2,10 +2,26 @@
 
 Ink is found once for the whole line with `preprocess.find_ink`; each character then goes through
 `preprocess.fit_and_centre`, so a character cut from a line looks like one prepared on its own.
+On the way, what a photo or a scan adds besides the characters is left out, and blobs of ink are
+made into characters by the line's own measures (its character height, widths and gaps):
+
+1. ruled lines and the page's edge: runs of ink longer than half the image (and twice its height)
+   are removed before blobs are found;
+2. blobs that are no characters: specks much smaller than the line's characters, blobs beside the
+   band the characters sit in, strips far taller than the characters (a table's edge in view) and
+   long flat ones (an underline);
+3. the strokes of one character: blobs whose x-ranges overlap (a broken stroke, the dot of an i),
+   and neighbours far closer than the line's letter gaps whose union is no wider than a character
+   (an H drawn as two strokes);
+4. touching characters: a blob much wider than the line's typical character is cut at the columns
+   of least ink into as many characters as it is wide;
+5. spaces: a gap is a space when it exceeds the line's typical letter gap by most of a character
+   height, so evenly spaced capitals stay one word however wide they are set.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -13,6 +29,9 @@ import numpy as np
 
 from handrec.errors import require
 from handrec.preprocess import find_ink, fit_and_centre, shrink, to_gray
+
+Scorer = Callable[[np.ndarray], np.ndarray]
+"""Prepared images [N, 28, 28] → the model's confidence in each [N]."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +47,10 @@ class Box:
     def right(self) -> int:
         return self.x + self.width
 
+    @property
+    def bottom(self) -> int:
+        return self.y + self.height
+
 
 @dataclass(frozen=True)
 class Glyph:
@@ -40,51 +63,77 @@ class Glyph:
 
 @dataclass(frozen=True)
 class SegmentParams:
-    """How blobs of ink become characters and gaps become spaces (sizes are ratios of the
-    typical character width).
+    """How blobs of ink become characters and gaps become spaces. Sizes are ratios of the line's
+    character height (the median height of its larger blobs) unless said otherwise.
 
     merge_overlap: blobs whose x-ranges overlap by at least this fraction of the narrower one are
-        parts of one character (a broken stroke, the bar of a "5").
-    gap_factor: the sorted gaps split into letter gaps and word gaps where one is at least this
-        many times the one before, so tight and loose handwriting both work.
-    space_min: a gap narrower than this is never a space (touching or tightly set letters).
-    space_max: when the gaps do not split (every gap alike, "A B C" or "ABC"), those wider than
-        this are spaces.
+        parts of one character (a broken stroke, the dot of an i).
+    join_gap: neighbours closer than this fraction of the line's median gap (and at most 1 px
+        apart otherwise) are strokes of one character, if together no wider than join_width.
+    join_width: the widest union of two strokes that is still one character, in typical widths.
+    split_width: a blob wider than this many typical character widths is touching characters.
+    speck: blobs whose width and height are both under this are dust, not strokes.
+    space_gap: a gap wider than the line's median gap by more than this is a space.
+    space_max: any gap wider than this is a space (a line whose every gap is a space, "A B C").
     """
 
     merge_overlap: float = 0.5
-    gap_factor: float = 2.0
-    space_min: float = 0.4
-    space_max: float = 1.5
+    join_gap: float = 0.35
+    join_width: float = 1.3
+    split_width: float = 1.7
+    speck: float = 0.3
+    space_gap: float = 0.8
+    space_max: float = 2.0
 
     def __post_init__(self) -> None:
         require(
             0 < self.merge_overlap <= 1,
             f"merge_overlap must be in (0, 1], got {self.merge_overlap}",
         )
+        require(self.join_gap >= 0, f"join_gap must be >= 0, got {self.join_gap}")
+        require(self.split_width > 1, f"split_width must be > 1, got {self.split_width}")
+        require(0 <= self.speck < 1, f"speck must be in [0, 1), got {self.speck}")
         require(
-            0 <= self.space_min <= self.space_max,
-            f"need 0 <= space_min <= space_max, got {self.space_min} and {self.space_max}",
+            0 < self.space_gap <= self.space_max,
+            f"need 0 < space_gap <= space_max, got {self.space_gap} and {self.space_max}",
         )
-        require(self.gap_factor > 1, f"gap_factor must be > 1, got {self.gap_factor}")
 
 
-def segment_line(image: np.ndarray, params: SegmentParams | None = None) -> list[Glyph]:
+@dataclass(frozen=True)
+class _Part:
+    """A character being assembled: the blobs it takes its pixels from, within its box."""
+
+    blobs: tuple[int, ...]
+    box: Box
+
+
+def segment_line(
+    image: np.ndarray, params: SegmentParams | None = None, score: Scorer | None = None
+) -> list[Glyph]:
     """An image of one line of characters → its characters, left to right.
 
+    score: prepared 28×28 images [N, 28, 28] → how surely the model reads each [N]; with it, a
+    wide blob is cut into the number of characters the model reads best (an M stays whole,
+    two touching digits are cut), without it into as many as it is wide.
     Raises preprocess.NoInkError when the image is blank.
     """
     params = params or SegmentParams()
     gray, scale = shrink(to_gray(image))
     ink = find_ink(gray)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((ink > 0).astype(np.uint8), 8)
-    blobs = [_stat_box(row) for row in stats[1:count]]
-    groups = _merge_overlapping(blobs, params.merge_overlap)
-    boxes = [_union([blobs[i] for i in group]) for group in groups]
-    spaces = _spaces(boxes, params)
+    mask = _without_long_runs(ink > 0)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8)
+    blobs = {i: _stat_box(stats[i]) for i in range(1, count)}
+    size = _character_height(list(blobs.values()), mask.shape)
+    kept = _characters_only(blobs, size, mask.shape, params)
+    parts = _merge_overlapping(kept, params.merge_overlap)
+    if not parts:
+        parts = _merge_overlapping(blobs, params.merge_overlap)
+    parts = _join_strokes(parts, params)
+    parts = _split_wide(parts, ink, labels, params, score)
+    spaces = _spaces([p.box for p in parts], size, params)
     return [
-        Glyph(_character(ink, labels, group, box), _rescale(box, scale), space)
-        for group, box, space in zip(groups, boxes, spaces, strict=True)
+        Glyph(_character(ink, labels, part), _rescale(part.box, scale), space)
+        for part, space in zip(parts, spaces, strict=True)
     ]
 
 
@@ -93,54 +142,164 @@ def _stat_box(row: np.ndarray) -> Box:
     return Box(x, y, width, height)
 
 
-def _merge_overlapping(blobs: list[Box], min_overlap: float) -> list[list[int]]:
-    """Blob indices grouped into characters, groups sorted left to right."""
-    groups: list[list[int]] = []
-    left = right = 0
-    for index in sorted(range(len(blobs)), key=lambda i: blobs[i].x):
+def _without_long_runs(mask: np.ndarray) -> np.ndarray:
+    """The mask less its horizontal runs longer than half the image and twice its height: ruled
+    lines and the page's edge, never a character's stroke."""
+    length = max(mask.shape[1] // 2, 2 * mask.shape[0])
+    if length >= mask.shape[1]:
+        return mask
+    closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((1, 5), np.uint8))
+    runs = cv2.morphologyEx(closed, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+    runs = cv2.dilate(runs, np.ones((3, 1), np.uint8))
+    return mask & (runs == 0)
+
+
+def _character_height(blobs: list[Box], shape: tuple[int, int]) -> float:
+    """The line's character height: the median height of its larger blobs, those inside the
+    image's border first (a page edge or table there is no character)."""
+    inside = [
+        b for b in blobs if b.x > 0 and b.y > 0 and b.right < shape[1] and b.bottom < shape[0]
+    ]
+    pool = inside or blobs
+    tallest = max(b.height for b in pool)
+    return float(np.median([b.height for b in pool if b.height >= 0.3 * tallest]))
+
+
+def _characters_only(
+    blobs: dict[int, Box], size: float, shape: tuple[int, int], params: SegmentParams
+) -> dict[int, Box]:
+    """The blobs that may be (parts of) characters: not specks, not beside the line's band, not
+    strips much taller than a character or much longer and flatter than one."""
+    big = [b for b in blobs.values() if b.height >= 0.5 * size and b.height <= 2 * size]
+    top = float(np.median([b.y for b in big])) if big else 0.0
+    bottom = float(np.median([b.bottom for b in big])) if big else float(shape[0])
+    kept = {}
+    for index, box in blobs.items():
+        speck = max(box.width, box.height) < params.speck * size
+        beside = box.bottom < top - 0.1 * size or box.y > bottom + 0.1 * size
+        tall = box.height > 2.2 * size
+        flat = box.width > 3 * size and box.height < 0.4 * size
+        if not (speck or beside or tall or flat):
+            kept[index] = box
+    return kept
+
+
+def _merge_overlapping(blobs: dict[int, Box], min_overlap: float) -> list[_Part]:
+    """Blobs grouped into characters where their x-ranges overlap, left to right."""
+    parts: list[_Part] = []
+    for index in sorted(blobs, key=lambda i: blobs[i].x):
         blob = blobs[index]
-        overlap = min(right, blob.right) - max(left, blob.x)
-        narrower = min(right - left, blob.width)
-        if groups and overlap >= min_overlap * narrower:
-            groups[-1].append(index)
-            left, right = min(left, blob.x), max(right, blob.right)
+        if parts:
+            last = parts[-1].box
+            overlap = min(last.right, blob.right) - max(last.x, blob.x)
+            if overlap >= min_overlap * min(last.width, blob.width):
+                parts[-1] = _Part((*parts[-1].blobs, index), _union(last, blob))
+                continue
+        parts.append(_Part((index,), blob))
+    return parts
+
+
+def _join_strokes(parts: list[_Part], params: SegmentParams) -> list[_Part]:
+    """Neighbours far closer than the line's letter gaps, together no wider than a character,
+    made one character (an H or an N drawn as separate strokes)."""
+    if len(parts) < 3:
+        return parts
+    gaps = [b.box.x - a.box.right for a, b in zip(parts[:-1], parts[1:], strict=True)]
+    close = max(1.0, params.join_gap * float(np.median(gaps)))
+    width = _typical_width(parts)
+    joined = [parts[0]]
+    for part in parts[1:]:
+        last = joined[-1]
+        union = _union(last.box, part.box)
+        if part.box.x - last.box.right <= close and union.width <= params.join_width * width:
+            joined[-1] = _Part((*last.blobs, *part.blobs), union)
         else:
-            groups.append([index])
-            left, right = blob.x, blob.right
-    return groups
+            joined.append(part)
+    return joined
 
 
-def _union(boxes: list[Box]) -> Box:
-    x, y = min(b.x for b in boxes), min(b.y for b in boxes)
-    right, bottom = max(b.right for b in boxes), max(b.y + b.height for b in boxes)
-    return Box(x, y, right - x, bottom - y)
+def _typical_width(parts: list[_Part]) -> float:
+    """The line's typical character width: the median width, but at least half its height."""
+    widths = [p.box.width for p in parts]
+    heights = [p.box.height for p in parts]
+    return max(float(np.median(widths)), 0.5 * float(np.median(heights)))
 
 
-def _spaces(boxes: list[Box], params: SegmentParams) -> list[bool]:
-    """For each character, whether a space precedes it (never before the first)."""
+def _split_wide(
+    parts: list[_Part],
+    ink: np.ndarray,
+    labels: np.ndarray,
+    params: SegmentParams,
+    score: Scorer | None,
+) -> list[_Part]:
+    """Each part much wider than the line's typical character cut into characters at the
+    columns of least ink: into as many as it is wide, or, given a scorer, into the number
+    (from 1 up) whose pieces the model reads most surely (mean log confidence)."""
+    if not parts:
+        return parts
+    width = _typical_width(parts)
+    options: dict[int, list[list[_Part]]] = {}
+    for index, part in enumerate(parts):
+        most = round(part.box.width / width)
+        if part.box.width > params.split_width * width and most >= 2:
+            counts = range(1, most + 2) if score else [most]
+            options[index] = [_cut(part, count, labels) for count in counts]
+    if score is not None and options:
+        pieces = [piece for choices in options.values() for cut in choices for piece in cut]
+        confidence = iter(
+            np.log(np.maximum(score(np.stack([_character(ink, labels, p) for p in pieces])), 1e-9))
+        )
+        for index, choices in options.items():
+            means = [np.mean([next(confidence) for _ in cut]) for cut in choices]
+            options[index] = [choices[int(np.argmax(means))]]
+    out = []
+    for index, part in enumerate(parts):
+        out += options[index][0] if index in options else [part]
+    return out
+
+
+def _cut(part: _Part, count: int, labels: np.ndarray) -> list[_Part]:
+    """The part cut into `count` pieces at the columns of least ink near the even cuts."""
+    if count == 1:
+        return [part]
+    box = part.box
+    own = np.isin(labels[box.y : box.bottom, box.x : box.right], part.blobs)
+    columns = own.sum(axis=0)
+    cuts, reach = [0], max(1, round(0.3 * box.width / count))
+    for k in range(1, count):
+        centre = round(k * box.width / count)
+        low, high = max(cuts[-1] + 1, centre - reach), min(box.width - 1, centre + reach)
+        cuts.append(low + int(np.argmin(columns[low : high + 1])) if high >= low else centre)
+    cuts.append(box.width)
+    pieces = []
+    for left, right in zip(cuts[:-1], cuts[1:], strict=True):
+        rows = np.flatnonzero(own[:, left:right].any(axis=1))
+        if rows.size:
+            top, height = box.y + int(rows[0]), int(rows[-1] - rows[0]) + 1
+            pieces.append(_Part(part.blobs, Box(box.x + left, top, right - left, height)))
+    return pieces
+
+
+def _union(a: Box, b: Box) -> Box:
+    x, y = min(a.x, b.x), min(a.y, b.y)
+    return Box(x, y, max(a.right, b.right) - x, max(a.bottom, b.bottom) - y)
+
+
+def _spaces(boxes: list[Box], size: float, params: SegmentParams) -> list[bool]:
+    """For each character, whether a space precedes it (never before the first): its gap exceeds
+    the line's median gap by space_gap heights, or is wider than space_max heights."""
     if len(boxes) < 2:
         return [False] * len(boxes)
-    gaps = np.array([b.x - a.right for a, b in zip(boxes[:-1], boxes[1:], strict=True)])
-    width = float(np.median([max(b.width, b.height / 2) for b in boxes]))
-    return [False, *(gaps > _space_threshold(np.maximum(gaps, 1.0), width, params)).tolist()]
+    gaps = np.array([b.x - a.right for a, b in zip(boxes[:-1], boxes[1:], strict=True)], float)
+    typical = float(np.median(gaps))
+    spaces = (gaps > typical + params.space_gap * size) | (gaps > params.space_max * size)
+    return [False, *spaces.tolist()]
 
 
-def _space_threshold(gaps: np.ndarray, width: float, params: SegmentParams) -> float:
-    """The gap (px) above which a gap is a space: between the two groups of gaps if they split
-    into letter gaps and word gaps, else space_max widths; never under space_min widths."""
-    ordered = np.sort(gaps)
-    jumps = ordered[1:] / ordered[:-1]
-    threshold = params.space_max * width
-    if jumps.size and jumps.max() >= params.gap_factor:
-        split = int(np.argmax(jumps))
-        threshold = float(np.sqrt(ordered[split] * ordered[split + 1]))
-    return max(threshold, params.space_min * width)
-
-
-def _character(ink: np.ndarray, labels: np.ndarray, group: list[int], box: Box) -> np.ndarray:
+def _character(ink: np.ndarray, labels: np.ndarray, part: _Part) -> np.ndarray:
     """The 28×28 image of one character: only its own blobs, not a neighbour's stroke tips."""
-    window = np.s_[box.y : box.y + box.height, box.x : box.right]
-    own = np.isin(labels[window], np.asarray(group) + 1)
+    window = np.s_[part.box.y : part.box.bottom, part.box.x : part.box.right]
+    own = np.isin(labels[window], part.blobs)
     return fit_and_centre(np.where(own, ink[window], np.float32(0)))
 
 
