@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import altair as alt
 import cv2
 import numpy as np
 import pandas as pd
 
 from handrec.inference import Prediction
+from handrec.segment import Box
 
 BOX_COLOUR = (230, 70, 40)
 LABEL_COLOUR = (255, 255, 255)
 LABEL_ROOM = 1.18
+OVERLAY_HEIGHT = 180
+"""A line's overlay is enlarged to at least this many pixels of height, so that a small scan's
+boxes and labels can be read."""
+OVERLAY_WIDTH = 1600
+"""…and shrunk to at most this width, so that a 12-megapixel photo's labels are not specks."""
+OVERLAY_MARGIN = 0.5
+"""Paper kept around the ink, as a share of the characters' height: room for the labels."""
 
 
 def enlarge(image: np.ndarray, factor: int = 6) -> np.ndarray:
@@ -20,22 +31,32 @@ def enlarge(image: np.ndarray, factor: int = 6) -> np.ndarray:
     return np.kron(image, np.ones((factor, factor), image.dtype))
 
 
+def percent(probability: float) -> str:
+    """A probability as the page writes it everywhere: one decimal, rounded down, so that a
+    99.96 % answer never reads "100 %" next to bars that say otherwise."""
+    return f"{math.floor(probability * 1000 + 1e-9) / 10:.1f}%"
+
+
 def top_k_table(prediction: Prediction) -> pd.DataFrame:
-    """The alternatives as rows (character, probability), most likely first."""
+    """The alternatives as rows (character, probability, its label), most likely first."""
     return pd.DataFrame(
         {
             "character": [label for label, _ in prediction.top_k],
             "probability": [probability for _, probability in prediction.top_k],
+            "shown": [percent(probability) for _, probability in prediction.top_k],
         }
     )
 
 
 def top_k_chart(prediction: Prediction) -> alt.LayerChart:
     """Horizontal bars of the alternatives on a fixed 0–100 % axis, labelled with their
-    percentage: on an axis fitted to the data a 3 % guess would fill the chart. The axis runs on
+    percentage: on an axis fitted to the data a 3 % guess would fill the chart. The bars are
+    sorted by an explicit list: Streamlit reuses a chart's view for the next answer, and an
+    ordinal axis left to the data's order keeps the previous answer's order. The axis runs on
     a little past 100 % to leave room for the label of a certain answer."""
+    table = top_k_table(prediction)
     bars = (
-        alt.Chart(top_k_table(prediction), height=alt.Step(30))
+        alt.Chart(table, height=alt.Step(30))
         .mark_bar()
         .encode(
             x=alt.X(
@@ -43,11 +64,51 @@ def top_k_chart(prediction: Prediction) -> alt.LayerChart:
                 scale=alt.Scale(domain=[0, LABEL_ROOM]),
                 axis=alt.Axis(format="%", title=None, values=[0, 0.25, 0.5, 0.75, 1]),
             ),
-            y=alt.Y("character:N", sort=None, title=None, axis=alt.Axis(labelFontSize=16)),
+            y=alt.Y(
+                "character:N",
+                sort=list(table["character"]),
+                title=None,
+                axis=alt.Axis(labelFontSize=16),
+            ),
+            tooltip=[alt.Tooltip("character:N"), alt.Tooltip("shown:N", title="probability")],
         )
     )
-    labels = bars.mark_text(align="left", dx=4).encode(text=alt.Text("probability:Q", format=".1%"))
+    labels = bars.mark_text(align="left", dx=4).encode(text="shown:N")
     return bars + labels
+
+
+def line_overlay(gray: np.ndarray, characters: tuple[Prediction, ...]) -> np.ndarray:
+    """The line's ink in RGB, cropped to the characters with a margin of paper and scaled to a
+    readable size, each character's box and label drawn on it."""
+    boxes = [c.box for c in characters if c.box is not None]
+    if not boxes:
+        return cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
+    crop = _around(boxes, gray.shape)
+    part = gray[crop.y : crop.y + crop.height, crop.x : crop.right]
+    scale = min(max(OVERLAY_HEIGHT / crop.height, 1.0), OVERLAY_WIDTH / crop.width)
+    size = (max(1, round(crop.width * scale)), max(1, round(crop.height * scale)))
+    shrinking = scale < 1
+    scaled = cv2.resize(part, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
+    placed = tuple(c if c.box is None else _moved(c, c.box, crop, scale) for c in characters)
+    return draw_boxes(scaled, placed)
+
+
+def _around(boxes: list[Box], shape: tuple[int, ...]) -> Box:
+    """The smallest box holding every box, widened by OVERLAY_MARGIN of their height and kept
+    inside the image."""
+    top, bottom = min(b.y for b in boxes), max(b.y + b.height for b in boxes)
+    margin = max(2, round(OVERLAY_MARGIN * (bottom - top)))
+    left = max(0, min(b.x for b in boxes) - margin)
+    right = min(shape[1], max(b.right for b in boxes) + margin)
+    top, bottom = max(0, top - margin), min(shape[0], bottom + margin)
+    return Box(left, top, right - left, bottom - top)
+
+
+def _moved(character: Prediction, box: Box, crop: Box, scale: float) -> Prediction:
+    """The character with its box in the cropped, scaled picture's pixels."""
+    x, y = round((box.x - crop.x) * scale), round((box.y - crop.y) * scale)
+    moved = Box(x, y, max(1, round(box.width * scale)), max(1, round(box.height * scale)))
+    return replace(character, box=moved)
 
 
 def draw_boxes(gray: np.ndarray, characters: tuple[Prediction, ...]) -> np.ndarray:

@@ -10,10 +10,12 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import mlflow
+from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 from sqlalchemy.engine import make_url
 
@@ -23,6 +25,9 @@ from handrec.errors import HandrecError, first_line
 KERAS_ARTIFACTS = "keras"
 CHAMPION = "champion"
 TRAIN_HINT = "train one with `make run`"
+DATA_TAG = "data.source"
+TEST_METRIC = "test_accuracy"
+MAX_LISTED = 100
 RUN_URI = re.compile(r"^runs:/(?P<run_id>[0-9a-f]+)(/.*)?$")
 REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(@(?P<alias>[^/]+)|/(?P<version>\d+))$")
 
@@ -100,15 +105,27 @@ def list_experiments(tracking_uri: str | None = None) -> list[str]:
         return sorted(e.name for e in client.search_experiments())
 
 
-def find_model(
+@dataclass(frozen=True)
+class TrainedRun:
+    """A finished run that trained a model, with what a person picks a model by."""
+
+    uri: str
+    name: str
+    data: str
+    val_accuracy: float
+    test_accuracy: float | None
+    started_ms: int
+
+
+def trained_runs(
     experiment: str,
     pick: Literal["best", "latest"] = "best",
     metric: str = "val_accuracy",
     tracking_uri: str | None = None,
-) -> str:
-    """`runs:/<id>/model` of the experiment's finished run with the highest `metric` (best) or
-    the most recent start (latest). Only runs that logged `metric` count: a sweep's parent run
-    trains nothing."""
+) -> list[TrainedRun]:
+    """The experiment's finished runs that logged `metric`, highest `metric` first (best) or
+    most recent first (latest), at most MAX_LISTED. A sweep's parent run trains nothing and
+    logs no such metric."""
     client = _client(tracking_uri)
     order = f"metrics.`{metric}` DESC" if pick == "best" else "attributes.start_time DESC"
     with _one_line_errors(f"cannot search the runs of {experiment!r}"):
@@ -116,14 +133,40 @@ def find_model(
         if found is None:
             raise ModelNotFound(f"no experiment {experiment!r} in the tracking store: {TRAIN_HINT}")
         runs = client.search_runs(
-            [found.experiment_id], "attributes.status = 'FINISHED'", order_by=[order]
+            [found.experiment_id],
+            "attributes.status = 'FINISHED'",
+            order_by=[order],
+            max_results=MAX_LISTED,
         )
-    run = next((run for run in runs if metric in run.data.metrics), None)
-    if run is None:
+    return [_trained(run, metric) for run in runs if metric in run.data.metrics]
+
+
+def find_model(
+    experiment: str,
+    pick: Literal["best", "latest"] = "best",
+    metric: str = "val_accuracy",
+    tracking_uri: str | None = None,
+) -> str:
+    """`runs:/<id>/model` of the experiment's best or latest run that trained (see
+    `trained_runs`)."""
+    runs = trained_runs(experiment, pick, metric, tracking_uri)
+    if not runs:
         raise ModelNotFound(
             f"experiment {experiment!r} has no finished run with metric {metric!r}: {TRAIN_HINT}"
         )
-    return f"runs:/{run.info.run_id}/model"
+    return runs[0].uri
+
+
+def _trained(run: Run, metric: str) -> TrainedRun:
+    metrics = run.data.metrics
+    return TrainedRun(
+        uri=f"runs:/{run.info.run_id}/model",
+        name=run.info.run_name or run.info.run_id,
+        data=run.data.tags.get(DATA_TAG, ""),
+        val_accuracy=metrics[metric],
+        test_accuracy=metrics.get(TEST_METRIC),
+        started_ms=run.info.start_time or 0,
+    )
 
 
 def run_uri(ref: str, tracking_uri: str | None = None) -> str:
