@@ -10,12 +10,15 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from apps.reading import Character, Failure, Line, Result
 from handrec.inference import Prediction
 from handrec.segment import Box
 
 BOX_COLOUR = (230, 70, 40)
 LABEL_COLOUR = (255, 255, 255)
 LABEL_ROOM = 1.18
+UNSURE = 0.5
+"""Below this probability an answer is called unsure."""
 OVERLAY_HEIGHT = 180
 """A line's overlay is enlarged to at least this many pixels of height, so that a small scan's
 boxes and labels can be read."""
@@ -35,6 +38,41 @@ def percent(probability: float) -> str:
     """A probability as the page writes it everywhere: one decimal, rounded down, so that a
     99.96 % answer never reads "100 %" next to bars that say otherwise."""
     return f"{math.floor(probability * 1000 + 1e-9) / 10:.1f}%"
+
+
+def character_caption(character: Prediction) -> str:
+    """A line's character as read in context with its probability, and what it reads as on
+    its own where that differs."""
+    caption = f"{character.label} · {percent(character.confidence)}"
+    if character.free_label != character.label:
+        caption += f" (alone: {character.free_label})"
+    return caption
+
+
+def summary_row(title: str, result: Result) -> dict[str, str]:
+    """One input as a row of the results table: what was read, how sure, and any problem."""
+    match result:
+        case Character(prediction=prediction):
+            note = "unsure" if prediction.confidence < UNSURE else ""
+            note = "looks like a line" if result.maybe_line else note
+            return {
+                "image": title,
+                "read": prediction.label,
+                "sure": percent(prediction.confidence),
+                "note": note,
+            }
+        case Line(reading=reading):
+            weakest = min(c.confidence for c in reading.characters)
+            note = "" if reading.free_text == reading.text else f"alone: {reading.free_text}"
+            return {"image": title, "read": reading.text, "sure": percent(weakest), "note": note}
+        case Failure(message=message):
+            return {"image": title, "read": "", "sure": "", "note": message}
+
+
+def summary_table(results: list[tuple[str, Result]]) -> pd.DataFrame:
+    """The results table shown above many results: one row per input, in upload order; a
+    line's "sure" is its least sure character's."""
+    return pd.DataFrame([summary_row(title, result) for title, result in results])
 
 
 def top_k_table(prediction: Prediction) -> pd.DataFrame:

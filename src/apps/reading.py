@@ -8,15 +8,17 @@ were logged.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
 
 from apps.settings import MAX_PIXELS_ENV
+from handrec.decode import CHARSETS
 from handrec.errors import HandrecError
 from handrec.inference import LineReading, Prediction, Predictor
+from handrec.labels import DIGITS
 from handrec.preprocess import (
     ImageTooLargeError,
     NoInkError,
@@ -84,6 +86,13 @@ def read_image(image: np.ndarray, predictor: Predictor, *, line: bool) -> Result
         )
     except HandrecError as error:
         return Failure(sentence(error))
+
+
+def charsets_for(classes: Sequence[str]) -> list[str]:
+    """The character sets a person may choose for a model: "all", and "letters" and "digits"
+    where the model knows both kinds (a digits-only model has nothing to choose)."""
+    letters, digits = any(c.isalpha() for c in classes), any(c in DIGITS for c in classes)
+    return list(CHARSETS) if letters and digits else ["all"]
 
 
 def looks_like_a_line(gray: np.ndarray) -> bool:

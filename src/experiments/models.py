@@ -27,6 +27,7 @@ CHAMPION = "champion"
 TRAIN_HINT = "train one with `make run`"
 DATA_TAG = "data.source"
 TEST_METRIC = "test_accuracy"
+CLASSES_PARAM = "classes"
 MAX_LISTED = 100
 RUN_URI = re.compile(r"^runs:/(?P<run_id>[0-9a-f]+)(/.*)?$")
 REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(@(?P<alias>[^/]+)|/(?P<version>\d+))$")
@@ -107,13 +108,15 @@ def list_experiments(tracking_uri: str | None = None) -> list[str]:
 
 @dataclass(frozen=True)
 class TrainedRun:
-    """A finished run that trained a model, with what a person picks a model by."""
+    """A finished run that trained a model, with what a person picks a model by; `classes` is
+    the size of its label space (0 where the run did not log it)."""
 
     uri: str
     name: str
     data: str
     val_accuracy: float
     test_accuracy: float | None
+    classes: int
     started_ms: int
 
 
@@ -165,6 +168,7 @@ def _trained(run: Run, metric: str) -> TrainedRun:
         data=run.data.tags.get(DATA_TAG, ""),
         val_accuracy=metrics[metric],
         test_accuracy=metrics.get(TEST_METRIC),
+        classes=len(run.data.params.get(CLASSES_PARAM, "")),
         started_ms=run.info.start_time or 0,
     )
 
