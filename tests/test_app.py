@@ -13,20 +13,30 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from apps import figures, gallery
-from apps.reading import Character, Failure, Line, attempt, read_bytes, read_image
+from apps import figures, gallery, runs
+from apps.reading import (
+    Character,
+    Failure,
+    Line,
+    attempt,
+    charsets_for,
+    read_bytes,
+    read_image,
+)
 from apps.settings import MAX_PIXELS_ENV, MODEL_ENV, Settings, from_env
 from experiments.models import (
     ModelNotFound,
+    TrainedRun,
     find_model,
     has_store,
     list_aliases,
     list_experiments,
     run_uri,
+    trained_runs,
 )
 from handrec import shipped
 from handrec.errors import ConfigError, HandrecError
-from handrec.inference import Predictor, save_model
+from handrec.inference import Prediction, Predictor, save_model
 from handrec.labels import DIGITS, UPPERCASE
 from handrec.models import build_model
 from handrec.models.seed_cnn import SeedCnnParams
@@ -175,7 +185,31 @@ def test_the_top_k_chart_keeps_a_fixed_0_to_100_percent_axis(predictor, sample_p
     bars = spec["layer"][0]["encoding"]
     assert bars["x"]["scale"]["domain"][0] == 0 and bars["x"]["axis"]["values"][-1] == 1
     assert bars["x"]["axis"]["format"] == "%"
-    assert bars["y"]["sort"] is None
+
+
+def test_the_top_k_bars_are_sorted_by_an_explicit_list_most_likely_first(predictor, sample_png):
+    """Streamlit reuses a chart's view for the next answer; an axis in the data's order would
+    keep the previous answer's order."""
+    prediction = predictor.predict(decode_image(sample_png))
+    spec = figures.top_k_chart(prediction).to_dict()
+    assert spec["layer"][0]["encoding"]["y"]["sort"] == [label for label, _ in prediction.top_k]
+
+
+@pytest.mark.parametrize(
+    ("probability", "written"),
+    [(0.9996, "99.9%"), (1.0, "100.0%"), (0.5, "50.0%"), (0.0004, "0.0%"), (0.123, "12.3%")],
+)
+def test_a_probability_is_written_with_one_decimal_never_rounded_up(probability, written):
+    """So "100 % sure" never stands beside a bar that says 99.6 %."""
+    assert figures.percent(probability) == written
+
+
+def test_the_top_k_labels_are_written_as_the_answer_is(predictor, sample_png):
+    prediction = predictor.predict(decode_image(sample_png))
+    table = figures.top_k_table(prediction)
+    assert list(table["shown"]) == [figures.percent(p) for _, p in prediction.top_k]
+    spec = figures.top_k_chart(prediction).to_dict()
+    assert spec["layer"][1]["encoding"]["text"]["field"] == "shown"
 
 
 def test_boxes_are_drawn_in_colour_where_the_characters_are(predictor):
@@ -185,6 +219,72 @@ def test_boxes_are_drawn_in_colour_where_the_characters_are(predictor):
     assert picture.shape == (*sample.image.shape, 3)
     box = reading.characters[0].box
     assert tuple(picture[box.y + box.height // 2, box.x]) == figures.BOX_COLOUR
+
+
+def test_the_line_overlay_enlarges_a_small_scan(predictor):
+    sample = gallery.line_samples()[0].image
+    small = cv2.resize(sample, (sample.shape[1] // 4, sample.shape[0] // 4), cv2.INTER_AREA)
+    reading = predictor.read_line(small)
+    picture = figures.line_overlay(small, reading.characters)
+    assert picture.shape[0] >= figures.OVERLAY_HEIGHT > small.shape[0]
+    assert (picture == figures.BOX_COLOUR).all(axis=2).any()
+
+
+def test_the_line_overlay_crops_a_big_photo_to_the_ink(predictor):
+    sample = gallery.line_samples()[0].image
+    paper = np.pad(sample, ((1500, 1500), (2000, 2000)), constant_values=255)
+    reading = predictor.read_line(paper)
+    picture = figures.line_overlay(paper, reading.characters)
+    assert picture.shape[1] <= figures.OVERLAY_WIDTH
+    ink_aspect = sample.shape[1] / sample.shape[0]
+    assert picture.shape[1] / picture.shape[0] > ink_aspect / 2  # not mostly paper
+    assert (picture == figures.BOX_COLOUR).all(axis=2).any()
+
+
+def test_a_character_read_otherwise_in_context_says_what_it_reads_alone():
+    alone = Prediction("O", 0.4, (("0", 0.6), ("O", 0.4)), np.zeros((28, 28), np.uint8))
+    same = Prediction("H", 0.99, (("H", 0.99),), np.zeros((28, 28), np.uint8))
+    assert figures.character_caption(alone) == "O · 40.0% (alone: 0)"
+    assert figures.character_caption(same) == "H · 99.0%"
+
+
+def test_the_results_table_has_one_row_per_input_with_what_was_read_or_why_not(predictor):
+    sample = gallery.character_samples()[0].image
+    character = read_image(sample, predictor, line=False)
+    line = read_image(gallery.line_samples()[0].image, predictor, line=True)
+    table = figures.summary_table(
+        [("a.png", character), ("b.png", line), ("c.txt", Failure("Cannot decode image."))]
+    )
+    assert list(table["image"]) == ["a.png", "b.png", "c.txt"]
+    assert list(table["read"]) == [character.prediction.label, line.reading.text, ""]
+    assert table["sure"][0] == figures.percent(character.prediction.confidence)
+    weakest = min(c.confidence for c in line.reading.characters)
+    assert table["sure"][1] == figures.percent(weakest)
+    assert table["note"][2] == "Cannot decode image."
+
+
+def test_letters_or_digits_are_offered_only_for_a_model_that_knows_both():
+    assert charsets_for(list(DIGITS + UPPERCASE)) == ["all", "letters", "digits"]
+    assert charsets_for(list(DIGITS)) == ["all"]
+
+
+def trained_run(val_accuracy: float, classes: int = 36, test: float | None = 0.8) -> TrainedRun:
+    return TrainedRun("runs:/abc/model", "fast", "emnist_36", val_accuracy, test, classes, 0)
+
+
+def test_a_run_is_named_by_its_name_and_accuracy_and_detailed_by_its_data_and_scores():
+    run = trained_run(0.9234)
+    assert runs.label(run) == "fast · 92.3%"
+    assert "emnist_36" in runs.details(run) and "**80.0%**" in runs.details(run)
+    assert "not recorded" in runs.details(trained_run(0.9, test=None))
+
+
+def test_a_run_near_chance_is_marked_and_warned_about():
+    near = trained_run(0.03)
+    assert runs.near_chance(near) and runs.label(near).startswith("⚠")
+    assert "2.7%" in runs.chance_warning(near)  # guessing among 36 classes
+    assert not runs.near_chance(trained_run(0.5))
+    assert not runs.near_chance(trained_run(0.03, classes=0))  # classes not recorded
 
 
 def test_samples_look_like_dark_ink_on_paper():
@@ -201,17 +301,24 @@ def test_samples_look_like_dark_ink_on_paper():
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, model_file) -> tuple[str, list[str]]:
-    """A store with two finished training runs (the better one older), a sweep parent without
-    metrics, and the better run registered as digits@champion."""
+    """A store with three finished training runs (best, one near chance, latest, in that order of
+    start), a sweep parent without metrics, and the best run registered as digits@champion."""
     root = tmp_path_factory.mktemp("store")
     uri = f"sqlite:///{root}/mlflow.db"
     client = mlflow.MlflowClient(uri)
     experiment = client.create_experiment("handrec", (root / "artifacts").as_uri())
     run_ids = []
-    for accuracy in (0.9, 0.5, None):
-        run = client.create_run(experiment)
-        if accuracy is not None:
-            client.log_metric(run.info.run_id, "val_accuracy", accuracy)
+    trained = [("experiment=best", 0.9, 0.88), ("model.filters=4", 0.03, 0.02), ("fast", 0.5, None)]
+    for start, (name, val, test) in enumerate([*trained, ("sweep", None, None)]):
+        run = client.create_run(
+            experiment, start_time=1_790_000_000_000 + 60_000 * start, run_name=name
+        )
+        if val is not None:
+            client.set_tag(run.info.run_id, "data.source", "emnist_36")
+            client.log_param(run.info.run_id, "classes", DIGITS + UPPERCASE)
+            client.log_metric(run.info.run_id, "val_accuracy", val)
+            if test is not None:
+                client.log_metric(run.info.run_id, "test_accuracy", test)
             client.log_artifacts(run.info.run_id, str(model_file.parent), "keras")
         client.set_terminated(run.info.run_id)
         run_ids.append(run.info.run_id)
@@ -232,9 +339,21 @@ def test_a_missing_local_store_is_not_created_by_looking(tmp_path):
 
 
 def test_find_model_picks_the_best_or_the_latest_run_that_trained(store):
-    uri, (best, latest, _parent) = store
+    uri, (best, _chance, latest, _parent) = store
     assert find_model("handrec", "best", tracking_uri=uri) == f"runs:/{best}/model"
     assert find_model("handrec", "latest", tracking_uri=uri) == f"runs:/{latest}/model"
+
+
+def test_trained_runs_are_listed_with_what_they_were_trained_on_and_how_well_they_did(store):
+    uri, (best, chance, latest, _parent) = store
+    listed = trained_runs("handrec", "best", tracking_uri=uri)
+    assert [run.uri for run in listed] == [f"runs:/{r}/model" for r in (best, latest, chance)]
+    first = listed[0]
+    assert (first.name, first.data, first.classes) == ("experiment=best", "emnist_36", 36)
+    assert (first.val_accuracy, first.test_accuracy) == (0.9, 0.88)
+    assert listed[1].test_accuracy is None
+    latest_first = trained_runs("handrec", "latest", tracking_uri=uri)
+    assert [run.uri for run in latest_first][0] == f"runs:/{latest}/model"
 
 
 def test_an_unknown_experiment_or_metric_is_model_not_found(store):
@@ -305,6 +424,20 @@ def test_uploading_several_images_shows_each_result_and_each_failure(page, sampl
     ]
 
 
+def test_many_uploads_are_summed_up_in_a_table_first_each_result_folded_below(page, sample_png):
+    app = page()
+    files = [(f"{n}.png", sample_png, "image/png") for n in range(4)] + [
+        ("x.txt", b"x", "text/plain")
+    ]
+    app.file_uploader(key="upload").set_value(files).run()
+    assert not app.exception
+    (table,) = app.dataframe
+    assert list(table.value["image"]) == [name for name, _, _ in files]
+    assert "not a known image format" in table.value["note"].iloc[-1]
+    folded = [expander.label.split(":")[0] for expander in app.expander][: len(files)]
+    assert folded == [name for name, _, _ in files] and len(app.metric) == 4
+
+
 def test_a_huge_image_is_refused_with_the_limit(page, sample_png):
     app = page(**{MAX_PIXELS_ENV: "1000"})
     app.file_uploader(key="upload").set_value(("big.png", sample_png, "image/png")).run()
@@ -325,15 +458,49 @@ def test_without_any_model_the_page_says_how_to_train_one(page, monkeypatch, tmp
     monkeypatch.setattr(shipped, "EMNIST36", tmp_path / "deleted")
     app = page(**{MODEL_ENV: ""})
     assert not app.exception
-    assert "No model to read with" in app.error[0].value
-    assert [code.value for code in app.code] == ["make run"]
-    assert not app.file_uploader
+    assert "No model to read with" in app.warning[0].value
+    assert "no experiment" in app.sidebar.error[0].value
+    assert [code.value for code in app.sidebar.code] == ["make run"]
+    assert app.file_uploader(key="upload")
 
 
-def test_a_missing_model_file_is_named_with_the_fix(page, tmp_path):
+def test_a_missing_model_file_is_named_in_the_sidebar_with_the_fix(page, tmp_path):
     app = page(**{MODEL_ENV: str(tmp_path / "nope.keras")})
-    assert "Model not found" in app.error[0].value and "nope.keras" in app.error[0].value
-    assert [code.value for code in app.code] == ["make run"]
+    (error,) = app.sidebar.error
+    assert "Model not found" in error.value and "nope.keras" in error.value
+    assert [code.value for code in app.sidebar.code] == ["make run"]
+
+
+def test_a_model_that_fails_keeps_the_uploads_and_reads_them_once_one_loads(
+    page, model_file, tmp_path, sample_png
+):
+    app = page()
+    app.file_uploader(key="upload").set_value(("two.png", sample_png, "image/png")).run()
+    assert list(shown(app)) == ["Prediction"]
+    app.text_input[0].input(str(tmp_path / "mistyped.keras")).run()
+    assert "Model not found" in app.sidebar.error[0].value
+    assert not app.metric and "No model to read with" in app.warning[0].value
+    assert app.file_uploader(key="upload").value[0].name == "two.png"
+    app.text_input[0].input(str(model_file)).run()
+    assert not app.error and list(shown(app)) == ["Prediction"]
+
+
+def test_letters_only_reads_every_character_as_a_letter(page):
+    app = page()
+    app.radio(key="charset").set_value("letters").run()
+    for name in gallery.CHARACTERS:
+        app.button(key=f"sample-{name}").click().run()
+        (answer,) = app.metric
+        assert answer.value.isalpha(), name
+
+
+def test_digits_only_reads_a_line_as_digits_and_shows_the_free_reading_beside_it(page):
+    app = page()
+    app.toggle[0].set_value(True).run()
+    app.radio(key="charset").set_value("digits").run()
+    app.button(key="sample-HELLO 42").click().run()
+    decoded, free = [code.value for code in app.code]
+    assert decoded.replace(" ", "").isdigit() and free.replace(" ", "").isdigit()
 
 
 def test_the_model_is_loaded_once_not_on_every_rerun(page, monkeypatch, tmp_path):
@@ -367,22 +534,38 @@ def test_a_line_sample_shows_the_text_and_one_image_per_character(page):
     app.toggle[0].set_value(True).run()
     app.button(key="sample-HELLO 42").click().run()
     assert not app.exception
-    (text,) = [code.value for code in app.code]
-    assert len(text) == 8 and text[5] == " "
+    decoded, free = [code.value for code in app.code]
+    for text in (decoded, free):
+        assert len(text) == 8 and text[5] == " "
     captions = [caption for image in app.image for caption in image.captions]
     assert "Where each character was found, and what the model read" in captions
+    assert sum("%" in caption for caption in captions) == 7
 
 
 def test_the_best_run_of_an_experiment_can_be_chosen(page, store):
-    uri, (best, latest, _) = store
+    uri, (best, _chance, latest, _) = store
     app = page(**{"MLFLOW_TRACKING_URI": uri})
     app.radio(key="source").set_value("A run of an experiment").run()
     assert not app.exception
     assert f"runs:/{best}/model" in " ".join(caption.value for caption in app.caption)
-    app.radio[1].set_value("latest").run()
+    app.radio(key="order").set_value("latest").run()
     assert f"runs:/{latest}/model" in " ".join(caption.value for caption in app.caption)
     app.button(key="sample-7").click().run()
     assert list(shown(app)) == ["Prediction"]
+
+
+def test_the_run_picker_names_runs_by_what_they_are_and_warns_near_chance(page, store):
+    uri, (best, chance, _latest, _) = store
+    app = page(**{"MLFLOW_TRACKING_URI": uri})
+    app.radio(key="source").set_value("A run of an experiment").run()
+    (picker,) = [box for box in app.sidebar.selectbox if box.label == "Run"]
+    assert picker.options == ["experiment=best · 90.0%", "fast · 50.0%", "⚠ model.filters=4 · 3.0%"]
+    details = " ".join(caption.value for caption in app.sidebar.caption)
+    assert "emnist_36" in details and "**90.0%**" in details and "**88.0%**" in details
+    assert not app.sidebar.warning
+    picker.select_index(2).run()
+    assert "little better than guessing" in app.sidebar.warning[0].value
+    assert f"runs:/{chance}/model" in " ".join(caption.value for caption in app.caption)
 
 
 def test_without_a_model_file_the_champion_alias_is_the_default(page, store):

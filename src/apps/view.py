@@ -165,7 +165,7 @@ def choose_run(settings: Settings) -> TrainedRun:
         raise ModelError("the tracking store has no experiment yet")
     index = names.index(settings.experiment) if settings.experiment in names else 0
     experiment = st.selectbox("Experiment", names, index=index)
-    pick = st.radio("Order", list(PICKS), format_func=PICKS.get, horizontal=True)
+    pick = st.radio("Order", list(PICKS), format_func=PICKS.get, horizontal=True, key="order")
     trained = trained_runs(experiment, pick)
     if not trained:
         raise ModelError(f"experiment {experiment!r} has no finished run with a model yet")
