@@ -35,7 +35,7 @@ from handrec.models import build_model
 from handrec.models.seed_cnn import SeedCnnParams
 from handrec.training import strategy_scope
 from handrec.training.fit import TrainSpec, fit
-from handrec.training.runtime import PRECISIONS
+from handrec.training.spec import PRECISIONS
 
 TARGET_RATIO = 0.97
 BATCH = 200

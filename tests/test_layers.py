@@ -18,14 +18,25 @@ from handrec import shipped
 PAGE = Path(__file__).resolve().parents[1] / "src" / "apps" / "page.py"
 GLUE = ("hydra", "omegaconf", "mlflow", "experiments")
 
-# Imports every handrec module, then loads and reads with the shipped model the way the page and
-# the predict CLI do (a local model: nothing to resolve), and prints the glue modules loaded.
+# Imports every handrec module and reads with the shipped model as the applications do; prints
+# the glue loaded by then. Then the page and the predict CLI load a local model (nothing to
+# resolve) and read with it; prints the glue loaded by then (experiments.cli, the CLI convention,
+# is glue the predict CLI uses; MLflow and Hydra are not needed to read with a local model).
 SCRIPT = textwrap.dedent(
     """
     import importlib, json, os, pkgutil, sys
     import handrec
+
+    def glue():
+        return sorted({name.split(".")[0] for name in sys.modules} & set(sys.argv[3:]))
+
     for module in pkgutil.walk_packages(handrec.__path__, "handrec."):
         importlib.import_module(module.name)
+    from handrec.inference import Predictor
+    from handrec.preprocess import decode_image
+    predictor = Predictor.load(os.environ["HANDREC_MODEL"])
+    predictor.read_line(decode_image(open(sys.argv[2], "rb").read()))
+    print(json.dumps(glue()))
 
     from streamlit.testing.v1 import AppTest
     page = AppTest.from_file(sys.argv[1], default_timeout=120).run()
@@ -34,9 +45,7 @@ SCRIPT = textwrap.dedent(
 
     from apps.predict import main
     assert main(["--model", os.environ["HANDREC_MODEL"], "--line", sys.argv[2]]) == 0
-
-    glue = {name.split(".")[0] for name in sys.modules} & set(sys.argv[3:])
-    print(json.dumps(sorted(glue)))
+    print(json.dumps(glue()))
     """
 )
 
@@ -57,4 +66,7 @@ def test_handrec_and_local_model_loading_import_no_hydra_omegaconf_mlflow_or_exp
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads(result.stdout.splitlines()[-1]) == []
+    lines = result.stdout.splitlines()  # the glue, what predict read, the glue
+    by_handrec, by_apps = json.loads(lines[0]), json.loads(lines[-1])
+    assert by_handrec == []
+    assert not set(by_apps) & {"hydra", "omegaconf", "mlflow"}

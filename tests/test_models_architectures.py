@@ -3,7 +3,7 @@
 import pytest
 
 from handrec.errors import ConfigError
-from handrec.models import MODELS, build_model, flops
+from handrec.models import BUILDERS, PARAMS, build_model, flops
 from handrec.models.cnn import CnnParams
 from handrec.models.resnet import ResNetParams
 from handrec.models.seed_cnn import SeedCnnParams
@@ -18,7 +18,11 @@ TINY = {
 
 
 def test_every_registered_model_has_a_tiny_case_here():
-    assert set(TINY) == set(MODELS)
+    assert set(TINY) == set(PARAMS)
+
+
+def test_every_config_choice_has_a_builder():
+    assert set(BUILDERS) == set(PARAMS.values())
 
 
 @pytest.mark.parametrize("name", ["cnn", "resnet"])  # seed_cnn trains in test_training

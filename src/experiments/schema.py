@@ -22,8 +22,8 @@ from handrec.data.sources import SOURCES
 from handrec.data.split import SplitSpec
 from handrec.errors import require
 from handrec.labels import DIGITS, UPPERCASE
-from handrec.models import MODELS
-from handrec.training.fit import TrainSpec
+from handrec.models.params import PARAMS
+from handrec.training.spec import TrainSpec
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BALANCING = ("none", "undersample", "class_weight")
@@ -86,7 +86,7 @@ def register() -> None:
     store.store(group="schema/tracking", name="tracking", node=TrackingConfig)
     for name, (spec, _) in SOURCES.items():
         store.store(group="schema/source", name=name, node=spec)
-    for name, (params, _) in MODELS.items():
+    for name, params in PARAMS.items():
         store.store(group="schema/model", name=name, node=params)
     OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
     OmegaConf.register_new_resolver("config_groups", config_groups, replace=True)

@@ -1,11 +1,15 @@
-"""Stratified train/validation/test splits, plain or as k folds."""
+"""Stratified train/validation/test splits, plain or as k folds.
+
+scikit-learn is imported where a split is made, not with the module: SplitSpec is part of the
+config's schema, checked by every command before it does anything (and sklearn's import takes
+longer than the whole check).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from handrec.data.dataset import Dataset
 from handrec.errors import DataError, require
@@ -54,6 +58,8 @@ class Splits:
 
 def split(data: Dataset, spec: SplitSpec) -> Splits:
     """Split so that every class keeps its share in each part (sklearn, stratified)."""
+    from sklearn.model_selection import train_test_split
+
     present = _class_counts(data)
     index = np.arange(len(data))
     try:
@@ -86,6 +92,8 @@ def _class_counts(data: Dataset) -> np.ndarray:
 
 
 def _hold_out(rest: np.ndarray, data: Dataset, spec: SplitSpec) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.model_selection import train_test_split
+
     return train_test_split(
         rest,
         test_size=spec.val / (1 - spec.test),
@@ -102,6 +110,8 @@ def _fold(rest: np.ndarray, y: np.ndarray, spec: SplitSpec) -> tuple[np.ndarray,
             f"a class has only {smallest} samples outside the test part, fewer than "
             f"data.split.folds={spec.folds}"
         )
+    from sklearn.model_selection import StratifiedKFold
+
     folds = StratifiedKFold(n_splits=spec.folds, shuffle=True, random_state=spec.seed)
     train, val = list(folds.split(rest, y))[spec.fold]
     return rest[train], rest[val]

@@ -1,30 +1,27 @@
-"""Model builders: a registry from config name to (params dataclass, builder)."""
+"""Architectures for 28×28 characters: each a params dataclass (handrec.models.params, the
+`model=` config's schemas) and a builder (seed_cnn.py, cnn.py, resnet.py).
+
+`build_model`, `BUILDERS` and `flops` load Keras when first used, not when the package is
+imported, so that a config is checked (handrec.models.params) without starting TensorFlow.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from typing import Any
 
-import keras
+from handrec.models.params import PARAMS
 
-from handrec.models.cnn import CnnParams, build_cnn
-from handrec.models.cost import flops
-from handrec.models.resnet import ResNetParams, build_resnet
-from handrec.models.seed_cnn import SeedCnnParams, build_seed_cnn
-
-MODELS: dict[str, tuple[type, Callable[..., keras.Model]]] = {
-    "seed_cnn": (SeedCnnParams, build_seed_cnn),
-    "cnn": (CnnParams, build_cnn),
-    "resnet": (ResNetParams, build_resnet),
+_KERAS = {
+    "build_model": "handrec.models.build",
+    "BUILDERS": "handrec.models.build",
+    "flops": "handrec.models.cost",
 }
 
-__all__ = ["MODELS", "build_model", "flops"]
+__all__ = ["BUILDERS", "PARAMS", "build_model", "flops"]
 
 
-def build_model(params: Any, n_classes: int) -> keras.Model:
-    """Build the architecture that `params` (a registered params dataclass) describes."""
-    for params_type, builder in MODELS.values():
-        if isinstance(params, params_type):
-            return builder(params, n_classes)
-    known = ", ".join(sorted(MODELS))
-    raise TypeError(f"{type(params).__name__} is not a registered model (known: {known})")
+def __getattr__(name: str) -> Any:
+    if name in _KERAS:
+        return getattr(importlib.import_module(_KERAS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

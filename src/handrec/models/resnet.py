@@ -2,44 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import keras
 
-from handrec.errors import require
 from handrec.models.inputs import pixel_input
 from handrec.models.layers import class_probabilities, conv_bn_relu
-
-
-@dataclass
-class ResNetParams:
-    """Stage i has `blocks_per_stage` residual blocks of `filters * 2**i` channels; every
-    stage after the first halves the resolution. `stem_stride` 2 starts the stages at 14×14
-    instead of 28×28, a quarter of the arithmetic for little accuracy on 28×28 characters."""
-
-    name: str = "resnet"
-    stages: int = 3
-    blocks_per_stage: int = 2
-    filters: int = 32
-    stem_stride: int = 1
-    dropout: float = 0.2  # before the output layer
-    bn_momentum: float = 0.9
-
-    def __post_init__(self) -> None:
-        require(1 <= self.stages <= 4, f"model.stages must be in 1..4, got {self.stages}")
-        require(
-            1 <= self.blocks_per_stage <= 8,
-            f"model.blocks_per_stage must be in 1..8, got {self.blocks_per_stage}",
-        )
-        require(self.filters >= 1, f"model.filters must be >= 1, got {self.filters}")
-        require(
-            self.stem_stride in (1, 2), f"model.stem_stride must be 1 or 2, got {self.stem_stride}"
-        )
-        require(0 <= self.dropout < 1, f"model.dropout must be in [0, 1), got {self.dropout}")
-        require(
-            0 <= self.bn_momentum < 1,
-            f"model.bn_momentum must be in [0, 1), got {self.bn_momentum}",
-        )
+from handrec.models.params import ResNetParams
 
 
 def build_resnet(params: ResNetParams, n_classes: int) -> keras.Model:

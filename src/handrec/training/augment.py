@@ -10,54 +10,14 @@ between pens, scanners and data sets, with a grey-level dilation or erosion.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import keras
 import tensorflow as tf
 
 from handrec.data.dataset import IMAGE_SHAPE
-from handrec.errors import require
+from handrec.training.spec import AugmentSpec
 
 CENTRE = (IMAGE_SHAPE[0] - 1) / 2
-
-
-@dataclass
-class AugmentSpec:
-    """Strengths of the distortions; 0 switches one off. Images are never flipped: a mirrored
-    character is another character, or none."""
-
-    rotation: float = 0.0  # degrees, drawn from ±rotation
-    shift: float = 0.0  # fraction of the image side, ±, along each axis
-    zoom: float = 0.0  # scale drawn from [1 - zoom, 1 + zoom]
-    shear: float = 0.0  # degrees, ±
-    elastic_alpha: float = 0.0  # elastic distortion strength in pixels (Simard et al.: 34)
-    elastic_sigma: float = 4.0  # smoothness of the elastic displacement field, in pixels
-    thickness: float = 0.0  # stroke width change in pixels, ±: > 0 thickens, < 0 thins
-
-    def __post_init__(self) -> None:
-        limits = {
-            "rotation": 180,
-            "shift": 0.5,
-            "zoom": 0.9,
-            "shear": 60,
-            "elastic_alpha": 100,
-            "thickness": 1,
-        }
-        for key, top in limits.items():
-            value = getattr(self, key)
-            require(0 <= value <= top, f"train.augment.{key} must be in [0, {top}], got {value}")
-        require(
-            0 < self.elastic_sigma <= 14,
-            f"train.augment.elastic_sigma must be in (0, 14], got {self.elastic_sigma}",
-        )
-
-    @property
-    def affine(self) -> bool:
-        return any((self.rotation, self.shift, self.zoom, self.shear))
-
-    @property
-    def enabled(self) -> bool:
-        return self.affine or self.elastic_alpha > 0 or self.thickness > 0
 
 
 def augment(images: tf.Tensor, spec: AugmentSpec, seed: tf.Tensor) -> tf.Tensor:

@@ -1,10 +1,9 @@
-"""The training settings and the fit loop."""
+"""The fit loop (its settings, TrainSpec, are in handrec.training.spec)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
@@ -13,78 +12,13 @@ import tensorflow as tf
 from sklearn.utils.class_weight import compute_class_weight
 
 from handrec.data.dataset import Dataset
-from handrec.errors import ConfigError, require
-from handrec.training.augment import AugmentSpec
+from handrec.errors import ConfigError
 from handrec.training.callbacks import EpochSeeds, LearningRateLogger, StopOnNaN
 from handrec.training.checkpoint import Backup, CheckpointError, Resumed, resume
 from handrec.training.pipeline import batches, epoch_batches, steps_per_epoch
-from handrec.training.runtime import DISTRIBUTIONS, PRECISIONS, is_mirrored
-from handrec.training.schedules import (
-    OPTIMIZERS,
-    ScheduleSpec,
-    learning_rate,
-    make_optimizer,
-    plateau_callback,
-)
-
-MONITORS = ("val_accuracy", "val_loss")
-
-
-@dataclass
-class TrainSpec:
-    """How to train; the defaults are the original project's recipe (Adam 1e-3, batch 200,
-    5 epochs, nothing else)."""
-
-    epochs: int = 5
-    batch_size: int = 200
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3  # the peak, for warmup schedules
-    weight_decay: float = 0.0  # decoupled; adamw needs it > 0
-    momentum: float = 0.9  # sgd (Nesterov) only
-    label_smoothing: float = 0.0
-    schedule: ScheduleSpec = field(default_factory=ScheduleSpec)
-    augment: AugmentSpec = field(default_factory=AugmentSpec)
-    early_stopping: int = 0  # patience in epochs on `monitor`, keeping the best weights; 0: off
-    monitor: str = "val_accuracy"  # what early stopping and the plateau schedule watch
-    threads: int = 0  # TensorFlow threads (0: one per core); see configure_threads
-    deterministic: bool = False  # bit-identical reruns for the same seed, somewhat slower
-    distribute: str = "none"  # or mirrored: one replica per GPU (per CPU device without one)
-    precision: str = "float32"  # or mixed_float16, mixed_bfloat16
-    verbose: int | None = None  # None: a progress bar on a terminal, a line per epoch otherwise
-    resume: bool = True  # continue an interrupted fit of the same settings from its checkpoint
-
-    def __post_init__(self) -> None:
-        require(self.epochs >= 1, f"train.epochs must be >= 1, got {self.epochs}")
-        require(self.batch_size >= 1, f"train.batch_size must be >= 1, got {self.batch_size}")
-        _require_choice("optimizer", self.optimizer, OPTIMIZERS)
-        require(
-            self.learning_rate > 0, f"train.learning_rate must be > 0, got {self.learning_rate}"
-        )
-        require(
-            0 <= self.weight_decay < 1,
-            f"train.weight_decay must be in [0, 1), got {self.weight_decay}",
-        )
-        require(
-            self.optimizer != "adamw" or self.weight_decay > 0,
-            "train.weight_decay must be > 0 with train.optimizer=adamw (without it, use adam)",
-        )
-        require(0 <= self.momentum < 1, f"train.momentum must be in [0, 1), got {self.momentum}")
-        require(
-            0 <= self.label_smoothing < 1,
-            f"train.label_smoothing must be in [0, 1), got {self.label_smoothing}",
-        )
-        require(
-            self.early_stopping >= 0,
-            f"train.early_stopping must be >= 0, got {self.early_stopping}",
-        )
-        _require_choice("monitor", self.monitor, MONITORS)
-        require(self.threads >= 0, f"train.threads must be >= 0, got {self.threads}")
-        _require_choice("distribute", self.distribute, DISTRIBUTIONS)
-        _require_choice("precision", self.precision, PRECISIONS)
-        require(
-            self.verbose in (None, 0, 1, 2),
-            f"train.verbose must be null (auto), 0, 1 or 2, got {self.verbose}",
-        )
+from handrec.training.runtime import is_mirrored
+from handrec.training.schedules import learning_rate, make_optimizer, plateau_callback
+from handrec.training.spec import TrainSpec
 
 
 class History(dict[str, list[float]]):
@@ -216,7 +150,3 @@ def _check_built_for(model: keras.Model, spec: TrainSpec) -> None:
             f"model was built {'with' if mirrored else 'without'} a mirrored strategy and in "
             f"{model.dtype_policy.name}: build it inside handrec.training.strategy_scope"
         )
-
-
-def _require_choice(key: str, value: str, choices: Sequence[str]) -> None:
-    require(value in choices, f"train.{key} must be one of {', '.join(choices)}, got {value!r}")

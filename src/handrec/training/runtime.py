@@ -8,9 +8,6 @@ from contextlib import contextmanager
 import keras
 import tensorflow as tf
 
-DISTRIBUTIONS = ("none", "mirrored")
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-
 
 def configure_threads(threads: int) -> bool:
     """Run TensorFlow with `threads` threads inside and across ops (0: its default, one per core).

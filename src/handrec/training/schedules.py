@@ -2,65 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import keras
 
-from handrec.errors import require
-
-OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
-SCHEDULES = ("constant", "cosine", "one_cycle", "step", "plateau")
-
-
-@dataclass
-class ScheduleSpec:
-    """How the learning rate moves around `train.learning_rate` (the peak, for cosine and
-    one_cycle).
-
-    constant:  flat.
-    cosine:    linear warmup from 0 over `warmup_epochs`, then cosine decay to
-               `final_ratio` × the peak.
-    one_cycle: linear rise from `start_ratio` × the peak over the first `peak_at` of training,
-               then cosine decay to `final_ratio` × the peak. Momentum is not cycled: Keras 3
-               optimizers take momentum and beta_1 as constants (SGD accepts floats only), and
-               a variable slipped in instead does not survive saving the model.
-    step:      multiplied by `factor` every `step_epochs` epochs.
-    plateau:   multiplied by `factor` after `patience` epochs without improvement of
-               `train.monitor`, down to `min_lr`.
-    """
-
-    name: str = "constant"
-    warmup_epochs: float = 0.0
-    final_ratio: float = 0.0
-    start_ratio: float = 0.04
-    peak_at: float = 0.3
-    factor: float = 0.1
-    step_epochs: int = 2
-    patience: int = 2
-    min_lr: float = 0.0
-
-    def __post_init__(self) -> None:
-        require(
-            self.name in SCHEDULES,
-            f"train.schedule.name must be one of {', '.join(SCHEDULES)}, got {self.name!r}",
-        )
-        require(
-            self.warmup_epochs >= 0,
-            f"train.schedule.warmup_epochs must be >= 0, got {self.warmup_epochs}",
-        )
-        for key in ("final_ratio", "start_ratio"):
-            value = getattr(self, key)
-            require(0 <= value <= 1, f"train.schedule.{key} must be in [0, 1], got {value}")
-        require(
-            0 < self.peak_at < 1, f"train.schedule.peak_at must be in (0, 1), got {self.peak_at}"
-        )
-        require(0 < self.factor < 1, f"train.schedule.factor must be in (0, 1), got {self.factor}")
-        require(
-            self.step_epochs >= 1,
-            f"train.schedule.step_epochs must be >= 1, got {self.step_epochs}",
-        )
-        require(self.patience >= 1, f"train.schedule.patience must be >= 1, got {self.patience}")
-        require(self.min_lr >= 0, f"train.schedule.min_lr must be >= 0, got {self.min_lr}")
+from handrec.training.spec import ScheduleSpec
 
 
 def learning_rate(
