@@ -138,12 +138,16 @@ def shrink(gray: np.ndarray, side: int = WORK_SIDE) -> tuple[np.ndarray, float]:
     return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), scale
 
 
-def find_ink(gray: np.ndarray, min_contrast: float = MIN_CONTRAST) -> np.ndarray:
+def find_ink(
+    gray: np.ndarray, min_contrast: float = MIN_CONTRAST, faint: float = 1.0
+) -> np.ndarray:
     """uint8 gray of either polarity → float32 white-on-black ink: each stroke pixel's distance
     from the paper shade, exactly 0 off the strokes. NoInkError if there are none.
 
     The paper is the side of the Otsu threshold where the border's median lies, so dark-on-light
     and light-on-dark both work. Unevenly lit paper is flattened first (see `_flattened`).
+    faint < 1 also keeps pixels that far from the paper towards the threshold where they touch
+    ink above it (hysteresis), so thin faint strokes stay whole instead of breaking in pieces.
     Specks far smaller than the largest stroke are dropped.
     """
     threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
@@ -160,6 +164,8 @@ def find_ink(gray: np.ndarray, min_contrast: float = MIN_CONTRAST) -> np.ndarray
     paper = float(gray[~mask].mean())
     if float(gray[mask].mean()) - paper < min_contrast:
         raise NoInkError("nothing to read: the image has too little contrast to hold ink")
+    if faint < 1:
+        mask = _touching(gray >= paper + faint * (float(gray[mask].min()) - paper), mask)
     return np.where(_drop_specks(mask), gray.astype(np.float32) - paper, np.float32(0))
 
 
@@ -287,6 +293,15 @@ def _border(gray: np.ndarray) -> np.ndarray:
     ring = np.ones(gray.shape, bool)
     ring[width:-width, width:-width] = False
     return gray[ring]
+
+
+def _touching(weak: np.ndarray, strong: np.ndarray) -> np.ndarray:
+    """The blobs of `weak` that hold a pixel of `strong`."""
+    _, labels = cv2.connectedComponents(weak.astype(np.uint8), connectivity=8)
+    keep = np.zeros(labels.max() + 1, bool)
+    keep[labels[strong & weak]] = True
+    keep[0] = False
+    return keep[labels]
 
 
 def _drop_specks(mask: np.ndarray, ratio: float = SPECK_RATIO) -> np.ndarray:

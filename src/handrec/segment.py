@@ -72,7 +72,11 @@ class SegmentParams:
         apart otherwise) are strokes of one character, if together no wider than join_width.
     join_width: the widest union of two strokes that is still one character, in typical widths.
     split_width: a blob wider than this many typical character widths is touching characters.
+    faint: ink this far from the paper towards the ink threshold is kept where it touches ink
+        (see `preprocess.find_ink`): thin strokes in small scans break otherwise.
     speck: blobs whose width and height are both under this are dust, not strokes.
+    dot: blobs this small at the top of the line are dots and accents (of an i, an É), which
+        capitals do not have.
     space_gap: a gap wider than the line's median gap by more than this is a space.
     space_max: any gap wider than this is a space (a line whose every gap is a space, "A B C").
     """
@@ -81,7 +85,9 @@ class SegmentParams:
     join_gap: float = 0.35
     join_width: float = 1.3
     split_width: float = 1.7
+    faint: float = 0.5
     speck: float = 0.3
+    dot: float = 0.45
     space_gap: float = 0.8
     space_max: float = 2.0
 
@@ -119,7 +125,7 @@ def segment_line(
     """
     params = params or SegmentParams()
     gray, scale = shrink(to_gray(image))
-    ink = find_ink(gray)
+    ink = find_ink(gray, faint=params.faint)
     mask = _without_long_runs(ink > 0)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8)
     blobs = {i: _stat_box(stats[i]) for i in range(1, count)}
@@ -168,18 +174,19 @@ def _character_height(blobs: list[Box], shape: tuple[int, int]) -> float:
 def _characters_only(
     blobs: dict[int, Box], size: float, shape: tuple[int, int], params: SegmentParams
 ) -> dict[int, Box]:
-    """The blobs that may be (parts of) characters: not specks, not beside the line's band, not
-    strips much taller than a character or much longer and flatter than one."""
+    """The blobs that may be (parts of) characters: not specks or dots, not beside the line's
+    band, not strips much taller than a character or much longer and flatter than one."""
     big = [b for b in blobs.values() if b.height >= 0.5 * size and b.height <= 2 * size]
     top = float(np.median([b.y for b in big])) if big else 0.0
     bottom = float(np.median([b.bottom for b in big])) if big else float(shape[0])
     kept = {}
     for index, box in blobs.items():
-        speck = max(box.width, box.height) < params.speck * size
+        small = max(box.width, box.height) < params.speck * size
+        dot = max(box.width, box.height) < params.dot * size and box.bottom < top + 0.3 * size
         beside = box.bottom < top - 0.1 * size or box.y > bottom + 0.1 * size
         tall = box.height > 2.2 * size
         flat = box.width > 3 * size and box.height < 0.4 * size
-        if not (speck or beside or tall or flat):
+        if not (small or dot or beside or tall or flat):
             kept[index] = box
     return kept
 
