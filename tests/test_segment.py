@@ -50,9 +50,10 @@ def test_glyphs_are_prepared_28x28_images():
     assert glyph.image.dtype == np.uint8
 
 
-def test_a_lone_character_is_prepared_exactly_as_by_prepare():
+def test_a_lone_character_is_prepared_exactly_as_by_prepare_with_the_same_ink_settings():
     image, _ = draw_line("7")
-    assert np.array_equal(segment_line(image)[0].image, prepare(image))
+    glyph = segment_line(image, SegmentParams(faint=1.0))[0]
+    assert np.array_equal(glyph.image, prepare(image))
 
 
 def test_a_wide_gap_is_a_space():

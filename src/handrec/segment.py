@@ -98,6 +98,7 @@ class SegmentParams:
         )
         require(self.join_gap >= 0, f"join_gap must be >= 0, got {self.join_gap}")
         require(self.split_width > 1, f"split_width must be > 1, got {self.split_width}")
+        require(0 < self.faint <= 1, f"faint must be in (0, 1], got {self.faint}")
         require(0 <= self.speck < 1, f"speck must be in [0, 1), got {self.speck}")
         require(
             0 < self.space_gap <= self.space_max,
