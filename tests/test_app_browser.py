@@ -148,6 +148,62 @@ def test_an_uploaded_image_shows_its_prediction(page, model_file, tmp_path):
     assert (tmp_path / "page.png").stat().st_size > 10_000
 
 
+def test_the_page_has_no_developer_toolbar(page):
+    """No Deploy button, Stop or Rerun: the page is a tool, not an app under development."""
+    page.get_by_test_id("stSidebar").get_by_text("Loaded").wait_for()
+    for name in ("Deploy", "Stop", "Rerun"):
+        assert page.get_by_role("button", name=name).count() == 0, name
+
+
+def y_axis(page) -> str:
+    """The characters of the top-5 chart's axis, top to bottom, as the chart itself lists them."""
+    axis = page.get_by_test_id("stVegaLiteChart").first.locator('[aria-label^="Y-axis"]')
+    return axis.get_attribute("aria-label").rsplit(":", 1)[1].replace(" ", "")
+
+
+def test_the_top_5_bars_follow_each_new_answer_most_likely_first(page, model_file):
+    """The chart is reused for the next sample; its bars must not keep the previous order."""
+    predictor = Predictor.load(model_file, top_k=5)
+    page.get_by_role("tab", name="Samples").click()
+    for sample in gallery.character_samples()[:3]:
+        page.get_by_role("button", name=f"Try {sample.name}", exact=True).click()
+        page.get_by_text(f"Sample {sample.name}", exact=True).wait_for()
+        expected = ",".join(label for label, _ in predictor.predict(sample.image).top_k)
+        page.wait_for_function(
+            """([expected]) => {
+                const axis = document.querySelector('[aria-label^="Y-axis"]');
+                return axis && axis.getAttribute("aria-label").endsWith(expected);
+            }""",
+            arg=[expected.replace(",", ", ")],
+        )
+        assert y_axis(page) == expected
+
+
+def test_the_canvas_toolbar_stays_clear_of_the_tab_labels(page):
+    page.get_by_role("tab", name="Draw").click()
+    canvas = page.locator("canvas").last
+    canvas.hover()
+    toolbar = page.locator(".dc-toolbar")
+    page.wait_for_timeout(500)  # the toolbar slides in on hover
+    tabs = page.get_by_role("tablist").bounding_box()
+    assert toolbar.bounding_box()["y"] >= tabs["y"] + tabs["height"]
+
+
+def test_a_mistyped_model_path_is_said_in_the_sidebar_and_the_upload_stays(page, model_file):
+    upload(page, "two.png", png(gallery.character_samples()[0].image), "image/png")
+    page.get_by_test_id("stMetricValue").first.wait_for()
+    path = page.get_by_label("Model file or folder")
+    path.fill(f"{model_file}.typo")
+    path.press("Enter")
+    page.get_by_test_id("stSidebar").get_by_text("Model not found").wait_for()
+    page.get_by_text("No model to read with").wait_for()
+    assert page.get_by_test_id("stMetricValue").count() == 0
+    assert page.get_by_test_id("stFileUploader").get_by_text("two.png").is_visible()
+    path.fill(str(model_file))
+    path.press("Enter")
+    page.get_by_test_id("stMetricValue").first.wait_for()
+
+
 def test_a_file_that_is_no_image_shows_a_message_not_a_traceback(page):
     upload(page, "notes.txt", b"shopping list", "text/plain")
     page.get_by_text("not a known image format").wait_for()
