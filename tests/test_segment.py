@@ -13,19 +13,34 @@ from handrec.segment import SegmentParams, segment_line
 FACE, SCALE, THICKNESS = cv2.FONT_HERSHEY_SIMPLEX, 2.0, 4
 
 
-def draw_line(text: str, letter_gap: int = 8, word_gap: int = 60) -> tuple[np.ndarray, list[int]]:
+def draw_line(
+    text: str, letter_gap: int = 8, word_gap: int = 60, ink: int = 15
+) -> tuple[np.ndarray, list[int]]:
     """Dark characters on light paper, drawn one by one; returns the image and each one's x."""
-    image = np.full((110, 60 + 70 * len(text)), 235, np.uint8)
+    widths = [cv2.getTextSize(c, FACE, SCALE, THICKNESS)[0][0] for c in text]
+    image = np.full(
+        (110, 40 + sum(widths) + letter_gap * len(text) + word_gap * text.count(" ")), 235, np.uint8
+    )
     x, starts = 20, []
-    for char in text:
+    for char, width in zip(text, widths, strict=True):
         if char == " ":
             x += word_gap
             continue
-        (width, _), _ = cv2.getTextSize(char, FACE, SCALE, THICKNESS)
-        cv2.putText(image, char, (x, 80), FACE, SCALE, 15, THICKNESS, cv2.LINE_AA)
+        cv2.putText(image, char, (x, 80), FACE, SCALE, ink, THICKNESS, cv2.LINE_AA)
         starts.append(x)
         x += width + letter_gap
     return image, starts
+
+
+def photographed(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A drawn line as a phone photo: bigger margins, light falling to 55% across, noise, and
+    a dark table beyond the page's slightly tilted lower edge."""
+    paper = np.pad(image, ((60, 120), (80, 80)), constant_values=235).astype(np.float32)
+    rows, cols = np.indices(paper.shape)
+    paper *= 1 - 0.45 * cols / paper.shape[1]
+    edge = paper.shape[0] - 50 + 0.03 * (cols - paper.shape[1] / 2)
+    photo = np.where(rows > edge, 70.0, paper) + rng.normal(0, 4, paper.shape)
+    return np.clip(photo, 0, 255).astype(np.uint8)
 
 
 def spelled(glyphs) -> str:
@@ -110,3 +125,84 @@ def test_blank_line_is_nothing_to_read():
 def test_space_limits_out_of_order_are_refused():
     with pytest.raises(ConfigError, match="space_gap"):
         SegmentParams(space_gap=2.0, space_max=1.0)
+
+
+def test_a_photo_with_shadow_and_the_page_edge_in_view_reads_each_character():
+    image, _ = draw_line("06 12 34")
+    photo = photographed(image, np.random.default_rng(0))
+    assert spelled(segment_line(photo)) == "xx xx xx"
+
+
+def test_the_table_beyond_the_page_edge_is_no_character():
+    image, _ = draw_line("42")
+    photo = photographed(image, np.random.default_rng(1))
+    assert all(g.box.bottom < photo.shape[0] - 60 for g in segment_line(photo))
+
+
+def test_characters_on_ruled_paper_are_read_without_the_rules():
+    image, _ = draw_line("HELLO 42")
+    image[::40] = np.minimum(image[::40], 150)
+    image[81:83] = np.minimum(image[81:83], 150)  # a rule under the characters, touching them
+    assert spelled(segment_line(image)) == "xxxxx xx"
+
+
+def test_specks_around_the_line_are_dropped():
+    image, _ = draw_line("HELLO")
+    rng = np.random.default_rng(0)
+    for y, x in zip(rng.integers(0, 110, 30), rng.integers(0, image.shape[1], 30), strict=True):
+        image[y : y + 2, x : x + 2] = 15
+    assert spelled(segment_line(image)) == "xxxxx"
+
+
+def test_the_dot_of_an_i_is_no_character_of_its_own():
+    image, starts = draw_line("HIM")
+    cv2.circle(image, (starts[1] + 6, 28), 3, 15, -1)
+    glyphs = segment_line(image)
+    assert spelled(glyphs) == "xxx"
+    assert glyphs[1].box.y > 28
+
+
+def test_a_character_drawn_as_separate_strokes_is_one_character():
+    image, starts = draw_line("AHA")
+    stem = starts[1] + 8  # just right of the H's left stem: cut its bar off it
+    image[:, stem : stem + 3] = 235
+    assert spelled(segment_line(image)) == "xxx"
+
+
+def test_touching_characters_are_cut_apart():
+    image, _ = draw_line("0000", letter_gap=-6)
+    count, _ = cv2.connectedComponents((image < 128).astype(np.uint8))
+    assert count - 1 == 1  # drawn as one blob
+    assert spelled(segment_line(image)) == "xxxx"
+
+
+def test_widely_spaced_capitals_stay_one_word():
+    image, _ = draw_line("ABCDEF", letter_gap=55)
+    assert spelled(segment_line(image)) == "xxxxxx"
+
+
+def test_widely_spaced_words_are_split_where_the_gap_is_wider_than_the_letters():
+    image, _ = draw_line("AB CDE", letter_gap=55, word_gap=150)
+    assert spelled(segment_line(image)) == "xx xxx"
+
+
+def test_a_faint_stroke_that_touches_ink_stays_part_of_its_character():
+    image, starts = draw_line("T")
+    image[50:90] = np.where(image[50:90] < 128, 170, image[50:90])  # the stem's lower half faint
+    glyph = segment_line(image)[0]
+    assert glyph.box.bottom >= 80
+
+
+def test_a_small_low_resolution_scan_is_read():
+    image = np.full((40, 300), 245, np.uint8)
+    cv2.putText(image, "HELLO", (10, 30), FACE, 0.9, 30, 1, cv2.LINE_AA)
+    cv2.putText(image, "42", (120, 30), FACE, 0.9, 30, 1, cv2.LINE_AA)
+    assert spelled(segment_line(image)) == "xxxxx xx"
+
+
+def test_a_12_megapixel_photo_is_read():
+    image, _ = draw_line("HELLO 42")
+    line = cv2.resize(image, None, fx=5, fy=5, interpolation=cv2.INTER_LINEAR)
+    photo = np.full((3000, 4000), 235, np.uint8)
+    photo[1200 : 1200 + line.shape[0], 400 : 400 + line.shape[1]] = line
+    assert spelled(segment_line(photo)) == "xxxxx xx"

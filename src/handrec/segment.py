@@ -78,6 +78,8 @@ class SegmentParams:
     dot: blobs this small at the top of the line are dots and accents (of an i, an É), which
         capitals do not have.
     space_gap: a gap wider than the line's median gap by more than this is a space.
+    space_ratio: in tightly set text (print), a gap this many times the median gap, and wider
+        than it by 0.3, is a space too.
     space_max: any gap wider than this is a space (a line whose every gap is a space, "A B C").
     """
 
@@ -85,10 +87,11 @@ class SegmentParams:
     join_gap: float = 0.35
     join_width: float = 1.3
     split_width: float = 1.7
-    faint: float = 0.5
+    faint: float = 0.25
     speck: float = 0.3
     dot: float = 0.45
     space_gap: float = 0.8
+    space_ratio: float = 3.0
     space_max: float = 2.0
 
     def __post_init__(self) -> None:
@@ -99,6 +102,7 @@ class SegmentParams:
         require(self.join_gap >= 0, f"join_gap must be >= 0, got {self.join_gap}")
         require(self.split_width > 1, f"split_width must be > 1, got {self.split_width}")
         require(0 < self.faint <= 1, f"faint must be in (0, 1], got {self.faint}")
+        require(self.space_ratio > 1, f"space_ratio must be > 1, got {self.space_ratio}")
         require(0 <= self.speck < 1, f"speck must be in [0, 1), got {self.speck}")
         require(
             0 < self.space_gap <= self.space_max,
@@ -227,10 +231,11 @@ def _join_strokes(parts: list[_Part], params: SegmentParams) -> list[_Part]:
 
 
 def _typical_width(parts: list[_Part]) -> float:
-    """The line's typical character width: the median width, but at least half its height."""
-    widths = [p.box.width for p in parts]
-    heights = [p.box.height for p in parts]
-    return max(float(np.median(widths)), 0.5 * float(np.median(heights)))
+    """The line's typical character width: the median width, kept between 0.5 and 0.8 of the
+    median height (capitals' range), so a line of touching characters still has a measure."""
+    width = float(np.median([p.box.width for p in parts]))
+    height = float(np.median([p.box.height for p in parts]))
+    return float(np.clip(width, 0.5 * height, 0.8 * height))
 
 
 def _split_wide(
@@ -295,13 +300,15 @@ def _union(a: Box, b: Box) -> Box:
 
 def _spaces(boxes: list[Box], size: float, params: SegmentParams) -> list[bool]:
     """For each character, whether a space precedes it (never before the first): its gap exceeds
-    the line's median gap by space_gap heights, or is wider than space_max heights."""
+    the line's median gap by space_gap heights, or by space_ratio times in tight text, or is
+    wider than space_max heights."""
     if len(boxes) < 2:
         return [False] * len(boxes)
     gaps = np.array([b.x - a.right for a, b in zip(boxes[:-1], boxes[1:], strict=True)], float)
     typical = float(np.median(gaps))
-    spaces = (gaps > typical + params.space_gap * size) | (gaps > params.space_max * size)
-    return [False, *spaces.tolist()]
+    wide = gaps > typical + params.space_gap * size
+    tight = (gaps > params.space_ratio * max(typical, 0.1 * size)) & (gaps > typical + 0.3 * size)
+    return [False, *(wide | tight | (gaps > params.space_max * size)).tolist()]
 
 
 def _character(ink: np.ndarray, labels: np.ndarray, part: _Part) -> np.ndarray:
