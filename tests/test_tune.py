@@ -16,19 +16,18 @@ from mlflow import MlflowClient
 from optuna.trial import TrialState
 
 from experiments.schema import PROJECT_ROOT, compose_config
-from experiments.tune import (
-    ParamSpec,
+from experiments.tune.search import main
+from experiments.tune.space import ParamSpec, check_space
+from experiments.tune.study import (
     PruneTrial,
     SearchError,
     SearchSpec,
-    check_space,
     compose_search,
     load_study,
-    main,
-    on_ray,
     open_study,
     optimize,
 )
+from experiments.tune.workers import on_ray
 from handrec.errors import ConfigError
 from tests.conftest import TINY, exit_status, run_module
 

@@ -1,0 +1,94 @@
+"""Start-up time: what a command costs before it does any work, against `import hydra`.
+
+    .venv/bin/python benchmarks/bench_startup.py [--rounds 5]
+
+Each command runs in a fresh process, `--rounds` times (alternating with the others, as the
+machine may be shared), and keeps its median wall time. The commands are the ones a user waits
+on without training anything: a config error (`model.filters=0`, exit 2), `--help` and
+`--cfg job` of `python -m experiments.run`, the other entrypoints' `--help` and a config error of
+`experiments.data`. The baseline, `python -c "import hydra"`, runs in the same rounds.
+
+For each: the median, the ratio to the baseline, the exit status, whether TensorFlow or MLflow
+were imported (a run with `python -X importtime`), and the lines TensorFlow wrote to stderr.
+Target: every command of experiments.run ≤ 1.5 s wall on 2 cores, importing neither TensorFlow
+nor MLflow, and writing no TensorFlow line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+TARGET_S = 1.5
+BASELINE = ("import hydra", ["-c", "import hydra"])
+COMMANDS = [
+    ("run model.filters=0", ["-m", "experiments.run", "model.filters=0"]),
+    ("run --help", ["-m", "experiments.run", "--help"]),
+    ("run --cfg job", ["-m", "experiments.run", "--cfg", "job"]),
+    ("data model.filters=0", ["-m", "experiments.data", "model.filters=0"]),
+    ("tune --help", ["-m", "experiments.tune", "--help"]),
+    ("repeat --help", ["-m", "experiments.repeat", "--help"]),
+    ("compare --help", ["-m", "experiments.compare", "--help"]),
+    ("apps.predict --help", ["-m", "apps.predict", "--help"]),
+]
+HEAVY = ("tensorflow", "mlflow")
+TF_LINE = ("oneDNN", "absl::", "cuda", "TensorFlow binary", "tensorflow/")
+# As a user's shell has it: no TF_CPP_MIN_LOG_LEVEL, so TensorFlow's lines show if it loads.
+ENV = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+
+
+def wall(args: list[str]) -> tuple[float, subprocess.CompletedProcess]:
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=ENV)
+    return time.perf_counter() - started, done
+
+
+def heavy_imports(args: list[str]) -> list[str]:
+    """Which of TensorFlow and MLflow the command imports."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", *args], capture_output=True, text=True, env=ENV
+    )
+    names = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in done.stderr.splitlines()}
+    return [name for name in HEAVY if name in names]
+
+
+def tf_lines(stderr: str) -> int:
+    return sum(any(mark in line for mark in TF_LINE) for line in stderr.splitlines())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="runs of each command (default 5)")
+    args = parser.parse_args()
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    everything = [BASELINE, *COMMANDS]
+    times: dict[str, list[float]] = {name: [] for name, _ in everything}
+    last: dict[str, subprocess.CompletedProcess] = {}
+    for _ in range(args.rounds):
+        for name, command in everything:
+            seconds, last[name] = wall(command)
+            times[name].append(seconds)
+    base = statistics.median(times[BASELINE[0]])
+    print(f"{'command':<22} {'median s':>8} {'× hydra':>8} {'exit':>5}  imports  TF lines")
+    print(f"{BASELINE[0]:<22} {base:8.2f} {1:8.2f} {last[BASELINE[0]].returncode:5}")
+    missed = []
+    for name, command in COMMANDS:
+        median = statistics.median(times[name])
+        heavy = heavy_imports(command)
+        lines = tf_lines(last[name].stderr)
+        print(
+            f"{name:<22} {median:8.2f} {median / base:8.2f} {last[name].returncode:5}  "
+            f"{','.join(heavy) or '-':<8} {lines}"
+        )
+        if name.startswith("run") and (median > TARGET_S or heavy or lines):
+            missed.append(name)
+    verdict = f"MISSED by {', '.join(missed)}" if missed else "met"
+    print(f"experiments.run ≤ {TARGET_S} s, no TensorFlow or MLflow, no TF lines: {verdict}")
+
+
+if __name__ == "__main__":
+    main()

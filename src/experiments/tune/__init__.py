@@ -1,0 +1,7 @@
+"""Hyperparameter search with Optuna (`python -m experiments.tune`, usage in search.py).
+
+space.py    the search space: a dimension per config key, checked before any trial runs
+study.py    the study: settings, storage, sampler, pruner, its MLflow parent run, the trial loop
+workers.py  the processes that run trials at once, sharing the study through its storage
+search.py   the command: check, open or resume the study, run the workers, sum up
+"""
