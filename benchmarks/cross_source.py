@@ -22,6 +22,9 @@ with any Hydra overrides given on top of the recipe. Each model then reads six s
   another way, drawn and read the same way (scored on all 36 classes).
 
 The last five are what "generalises" means for a user; the first is what a split reports.
+A second table scores each set with the character sets a person can choose on the page and in
+`handrec.predict --charset`: all classes, the kind known (each character read over its own kind),
+letters on the letter samples and digits on the digit samples.
 `--model` scores a trained model (a .keras file or its folder) on the same sets instead; it
 should have been trained on EMNIST outside this split's test part (as `experiment=best
 data=emnist_36` with the default split and seed is), and its own test part is the re-framed one.
@@ -39,7 +42,7 @@ from time_to_accuracy import EMNIST, fit_recipe, load_data
 
 from handrec.data.dataset import Dataset
 from handrec.data.split import SplitSpec, split
-from handrec.evaluation import evaluate
+from handrec.evaluation import charset_accuracies, evaluate
 from handrec.inference import Predictor
 from handrec.labels import DIGITS, UPPERCASE, LabelSpace
 from handrec.preprocess import NoInkError, prepare
@@ -179,14 +182,28 @@ def main() -> None:
                 args.recipe, parts, args.epochs_scale, args.seed, overrides=args.overrides
             )
         sets = [parts.test, *outside.values()]
-        rows.append((frame, wall, [evaluate(model, data).accuracy for data in sets]))
+        predictor = Predictor(model, space)
+        by_charset = [
+            charset_accuracies(predictor.probabilities(data.x), data.y, space.classes)
+            for data in sets
+        ]
+        rows.append((frame, wall, [evaluate(model, data).accuracy for data in sets], by_charset))
     names = ["own test", *outside]
     print(f"\n{args.model or args.recipe} {' '.join(args.overrides)}")
     print(f"{'trained on EMNIST':18s} {'wall s':>7s}  " + "  ".join(names))
-    for frame, wall, scores in rows:
+    for frame, wall, scores, _ in rows:
         widths = zip(names, scores, strict=True)
         cells = "  ".join(f"{score:{len(name)}.4f}" for name, score in widths)
         print(f"{frame:18s} {wall:7.1f}  {cells}")
+    for frame, _, _, by_charset in rows:
+        print(f"\n{frame}: accuracy with the character set the page offers (letters on A–Z, ")
+        print("digits on 0–9; kind known: each character over its own kind)")
+        print(f"{'set':14s} {'all':>7s} {'kind known':>11s} {'letters':>8s} {'digits':>7s}")
+        for name, scores in zip(names, by_charset, strict=True):
+            print(
+                f"{name:14s} {scores['all']:7.4f} {scores['kind known']:11.4f} "
+                f"{scores['letters']:8.4f} {scores['digits']:7.4f}"
+            )
 
 
 if __name__ == "__main__":

@@ -206,3 +206,24 @@ def test_a_12_megapixel_photo_is_read():
     photo = np.full((3000, 4000), 235, np.uint8)
     photo[1200 : 1200 + line.shape[0], 400 : 400 + line.shape[1]] = line
     assert spelled(segment_line(photo)) == "xxxxx xx"
+
+
+def test_a_smudge_set_apart_at_the_end_of_the_line_is_no_character():
+    image, _ = draw_line("HELLO")
+    image = np.pad(image, ((0, 0), (0, 200)), constant_values=235)
+    image[60:72, -60:-50] = 15
+    assert spelled(segment_line(image)) == "xxxxx"
+
+
+def test_the_bar_of_a_big_lone_t_is_no_ruled_line():
+    image = np.full((100, 100), 235, np.uint8)
+    image[10:18, 5:95] = 15
+    image[10:95, 45:55] = 15
+    assert segment_line(image)[0].box.width >= 85
+
+
+def test_ruled_lines_across_a_whole_photo_are_dropped():
+    image, _ = draw_line("HELLO 42")
+    photo = np.pad(image, ((300, 300), (0, 0)), constant_values=235)
+    photo[::45] = np.minimum(photo[::45], 150)
+    assert spelled(segment_line(photo)) == "xxxxx xx"

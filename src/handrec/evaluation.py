@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
 
 from handrec.data.dataset import Dataset
+from handrec.decode import charset_mask, restrict
 from handrec.training.pipeline import batches
 
 
@@ -67,3 +68,21 @@ def score(truth: np.ndarray, predicted: np.ndarray, classes: tuple[str, ...]) ->
             truth, predicted, labels=labels, target_names=list(classes), digits=4, zero_division=0
         ),
     )
+
+
+def charset_accuracies(
+    probabilities: np.ndarray, truth: np.ndarray, classes: tuple[str, ...]
+) -> dict[str, float]:
+    """Accuracy as read with each character set a person can choose: `all` classes; `kind
+    known` (each sample read over its own kind, digits or letters); `letters` on the letter
+    samples and `digits` on the digit samples (NaN where there are none)."""
+    out = {"all": float(np.mean(probabilities.argmax(axis=1) == truth))}
+    known = np.zeros(len(truth), bool)
+    for kind in ("letters", "digits"):
+        mask = charset_mask(classes, kind)
+        rows = mask[truth]
+        right = restrict(probabilities[rows], mask).argmax(axis=1) == truth[rows]
+        known[rows] = right
+        out[kind] = float(right.mean()) if rows.any() else float("nan")
+    out["kind known"] = float(known.mean())
+    return {key: out[key] for key in ("all", "kind known", "letters", "digits")}

@@ -215,8 +215,17 @@ def _thickened(crop: np.ndarray) -> np.ndarray:
     radius = round((STROKE / scale - width) / 2)
     if width * scale >= THIN_STROKE or radius < 1:
         return crop
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    return cv2.dilate(np.pad(crop, radius), disc)
+    return _dilated(np.pad(crop, radius), radius)
+
+
+def _dilated(image: np.ndarray, radius: int) -> np.ndarray:
+    """Grey dilation by an octagon of the given radius, near a disc: 3×3 crosses and squares in
+    turn, which costs radius × 9 per pixel where a disc costs radius² × 3."""
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    square = np.ones((3, 3), np.uint8)
+    for step in range(radius):
+        image = cv2.dilate(image, cross if step % 2 else square)
+    return image
 
 
 def _centre_by_mass(frame: np.ndarray) -> np.ndarray:

@@ -5,11 +5,11 @@ Ink is found once for the whole line with `preprocess.find_ink`; each character 
 On the way, what a photo or a scan adds besides the characters is left out, and blobs of ink are
 made into characters by the line's own measures (its character height, widths and gaps):
 
-1. ruled lines and the page's edge: runs of ink longer than half the image (and twice its height)
-   are removed before blobs are found;
-2. blobs that are no characters: specks much smaller than the line's characters, blobs beside the
-   band the characters sit in, strips far taller than the characters (a table's edge in view) and
-   long flat ones (an underline);
+1. ruled lines and the page's edge: runs of ink longer than half the image (and than a few
+   characters) are removed before blobs are found;
+2. blobs that are no characters: specks much smaller than the line's characters, dots and
+   accents, blobs beside the band the characters sit in, strips far taller than the characters (a
+   table's edge in view), long flat ones (an underline), and short smudges set apart at the ends;
 3. the strokes of one character: blobs whose x-ranges overlap (a broken stroke, the dot of an i),
    and neighbours far closer than the line's letter gaps whose union is no wider than a character
    (an H drawn as two strokes);
@@ -32,6 +32,12 @@ from handrec.preprocess import find_ink, fit_and_centre, shrink, to_gray
 
 Scorer = Callable[[np.ndarray], np.ndarray]
 """Prepared images [N, 28, 28] → the model's confidence in each [N]."""
+
+
+RULE_LENGTH = 3.0
+"""Runs of ink at least this many character heights long are rules, not strokes."""
+RULE_CLEAR = 0.95
+"""A rule runs clear of other ink over more than 1 − this of its length (between words)."""
 
 
 @dataclass(frozen=True)
@@ -131,15 +137,16 @@ def segment_line(
     params = params or SegmentParams()
     gray, scale = shrink(to_gray(image))
     ink = find_ink(gray, faint=params.faint)
-    mask = _without_long_runs(ink > 0)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8)
-    blobs = {i: _stat_box(stats[i]) for i in range(1, count)}
-    size = _character_height(list(blobs.values()), mask.shape)
-    kept = _characters_only(blobs, size, mask.shape, params)
+    labels, blobs = _blobs(_without_long_runs(ink > 0))
+    size = _character_height(list(blobs.values()), ink.shape)
+    if size * RULE_LENGTH > ink.shape[1] // 2:  # the runs were strokes of big characters
+        labels, blobs = _blobs(ink > 0)
+        size = _character_height(list(blobs.values()), ink.shape)
+    kept = _characters_only(blobs, size, ink.shape, params)
     parts = _merge_overlapping(kept, params.merge_overlap)
     if not parts:
         parts = _merge_overlapping(blobs, params.merge_overlap)
-    parts = _join_strokes(parts, params)
+    parts = _without_strays(_join_strokes(parts, params), size)
     parts = _split_wide(parts, ink, labels, params, score)
     spaces = _spaces([p.box for p in parts], size, params)
     return [
@@ -153,16 +160,32 @@ def _stat_box(row: np.ndarray) -> Box:
     return Box(x, y, width, height)
 
 
+def _blobs(mask: np.ndarray) -> tuple[np.ndarray, dict[int, Box]]:
+    """The mask's 8-connected blobs: a label image and each label's box."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8)
+    return labels, {i: _stat_box(stats[i]) for i in range(1, count)}
+
+
 def _without_long_runs(mask: np.ndarray) -> np.ndarray:
-    """The mask less its horizontal runs longer than half the image and twice its height: ruled
-    lines and the page's edge, never a character's stroke."""
-    length = max(mask.shape[1] // 2, 2 * mask.shape[0])
-    if length >= mask.shape[1]:
-        return mask
+    """The mask less its ruled lines and page edges: horizontal runs longer than half the image
+    that span (nearly) all the ink from left to right and run partly clear of other ink (the
+    flat bottoms of a row of touching characters do not; `segment_line` also keeps runs where
+    the characters are so big that they are strokes)."""
+    if not (mask.sum(axis=1) >= 0.4 * mask.shape[1]).any():
+        return mask  # no row holds enough ink for a rule: the common case, at no cost
+    columns = np.flatnonzero(mask.any(axis=0))
+    span = columns[-1] - columns[0] + 1
     closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((1, 5), np.uint8))
-    runs = cv2.morphologyEx(closed, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
-    runs = cv2.dilate(runs, np.ones((3, 1), np.uint8))
-    return mask & (runs == 0)
+    runs = cv2.morphologyEx(closed, cv2.MORPH_OPEN, np.ones((1, mask.shape[1] // 2), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(runs, 8)
+    bands = cv2.dilate(labels.astype(np.uint16), np.ones((3, 1), np.uint8))
+    others = mask & (bands == 0)
+    kept = mask.copy()
+    for index in np.flatnonzero(stats[1:count, cv2.CC_STAT_WIDTH] >= 0.9 * span) + 1:
+        left, width = stats[index, cv2.CC_STAT_LEFT], stats[index, cv2.CC_STAT_WIDTH]
+        if others[:, left : left + width].any(axis=0).mean() < RULE_CLEAR:
+            kept &= bands != index
+    return kept
 
 
 def _character_height(blobs: list[Box], shape: tuple[int, int]) -> float:
@@ -228,6 +251,21 @@ def _join_strokes(parts: list[_Part], params: SegmentParams) -> list[_Part]:
         else:
             joined.append(part)
     return joined
+
+
+def _without_strays(parts: list[_Part], size: float) -> list[_Part]:
+    """The parts less those at either end that are far shorter than a character and set well
+    apart from the rest: a smudge or a stroke of the form, not a character."""
+
+    def stray(part: _Part, neighbour: _Part) -> bool:
+        gap = max(part.box.x - neighbour.box.right, neighbour.box.x - part.box.right)
+        return part.box.height < 0.6 * size and gap > 1.5 * size
+
+    while len(parts) > 1 and stray(parts[-1], parts[-2]):
+        parts = parts[:-1]
+    while len(parts) > 1 and stray(parts[0], parts[1]):
+        parts = parts[1:]
+    return parts
 
 
 def _typical_width(parts: list[_Part]) -> float:
