@@ -133,7 +133,13 @@ def upload(page, name: str, data: bytes, mime: str) -> None:
     )
 
 
-def test_an_uploaded_image_shows_its_prediction(page, model_file, tmp_path):
+def test_the_page_has_no_developer_toolbar_and_an_upload_shows_its_prediction(
+    page, model_file, tmp_path
+):
+    """No Deploy button, Stop or Rerun: the page is a tool, not an app under development."""
+    page.get_by_test_id("stSidebar").get_by_text("Loaded").wait_for()
+    for name in ("Deploy", "Stop", "Rerun"):
+        assert page.get_by_role("button", name=name).count() == 0, name
     image = png(gallery.character_samples()[0].image)
     upload(page, "two.png", image, "image/png")
     answer = page.get_by_test_id("stMetricValue").first
@@ -146,13 +152,6 @@ def test_an_uploaded_image_shows_its_prediction(page, model_file, tmp_path):
     page.screenshot(path=tmp_path / "page.png", full_page=True)
     shutil.copyfile(tmp_path / "page.png", SCREENSHOT)
     assert (tmp_path / "page.png").stat().st_size > 10_000
-
-
-def test_the_page_has_no_developer_toolbar(page):
-    """No Deploy button, Stop or Rerun: the page is a tool, not an app under development."""
-    page.get_by_test_id("stSidebar").get_by_text("Loaded").wait_for()
-    for name in ("Deploy", "Stop", "Rerun"):
-        assert page.get_by_role("button", name=name).count() == 0, name
 
 
 def y_axis(page) -> str:
@@ -179,16 +178,6 @@ def test_the_top_5_bars_follow_each_new_answer_most_likely_first(page, model_fil
         assert y_axis(page) == expected
 
 
-def test_the_canvas_toolbar_stays_clear_of_the_tab_labels(page):
-    page.get_by_role("tab", name="Draw").click()
-    canvas = page.locator("canvas").last
-    canvas.hover()
-    toolbar = page.locator(".dc-toolbar")
-    page.wait_for_timeout(500)  # the toolbar slides in on hover
-    tabs = page.get_by_role("tablist").bounding_box()
-    assert toolbar.bounding_box()["y"] >= tabs["y"] + tabs["height"]
-
-
 def test_a_mistyped_model_path_is_said_in_the_sidebar_and_the_upload_stays(page, model_file):
     upload(page, "two.png", png(gallery.character_samples()[0].image), "image/png")
     page.get_by_test_id("stMetricValue").first.wait_for()
@@ -210,10 +199,13 @@ def test_a_file_that_is_no_image_shows_a_message_not_a_traceback(page):
     assert "Traceback" not in page.content()
 
 
-def test_a_drawing_on_the_canvas_shows_a_prediction(page):
+def test_a_drawing_on_the_canvas_shows_a_prediction_and_its_toolbar_clears_the_tabs(page):
     page.get_by_role("tab", name="Draw").click()
     canvas = page.locator("canvas").last
-    canvas.wait_for()
+    canvas.hover()
+    page.wait_for_timeout(500)  # the toolbar slides in on hover, above the canvas's top edge
+    tabs = page.get_by_role("tablist").bounding_box()
+    assert page.locator(".dc-toolbar").bounding_box()["y"] >= tabs["y"] + tabs["height"]
     box = canvas.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.2
     page.mouse.move(x, y)
