@@ -20,6 +20,7 @@ from apps.reading import (
     Line,
     attempt,
     charsets_for,
+    line_context,
     read_bytes,
     read_image,
 )
@@ -35,6 +36,7 @@ from experiments.models import (
     trained_runs,
 )
 from handrec import shipped
+from handrec.decode import Context
 from handrec.errors import ConfigError, HandrecError
 from handrec.inference import Prediction, Predictor, save_model
 from handrec.labels import DIGITS, UPPERCASE
@@ -261,6 +263,12 @@ def test_the_results_table_has_one_row_per_input_with_what_was_read_or_why_not(p
     weakest = min(c.confidence for c in line.reading.characters)
     assert table["sure"][1] == figures.percent(weakest)
     assert table["note"][2] == "Cannot decode image."
+
+
+def test_line_constraints_become_a_decoding_context():
+    context = line_context(" [A-Z]+ ", "KEVIN JULES\nANNA\n\n")
+    assert (context.pattern, context.words) == ("[A-Z]+", ("KEVIN", "JULES", "ANNA"))
+    assert line_context("", "") == Context()
 
 
 def test_letters_or_digits_are_offered_only_for_a_model_that_knows_both():
@@ -540,6 +548,24 @@ def test_a_line_sample_shows_the_text_and_one_image_per_character(page):
     captions = [caption for image in app.image for caption in image.captions]
     assert "Where each character was found, and what the model read" in captions
     assert sum("%" in caption for caption in captions) == 7
+
+
+def test_a_line_pattern_constrains_the_reading(page):
+    app = page()
+    app.toggle[0].set_value(True).run()
+    app.text_input(key="pattern").input("[0-9]+").run()
+    app.button(key="sample-HELLO 42").click().run()
+    decoded, _free = [code.value for code in app.code]
+    assert decoded.replace(" ", "").isdigit()
+
+
+def test_a_pattern_that_is_no_regular_expression_is_said_in_words(page):
+    app = page()
+    app.toggle[0].set_value(True).run()
+    app.text_input(key="pattern").input("[0-9").run()
+    assert "is not a regular expression" in app.error[0].value
+    app.button(key="sample-HELLO 42").click().run()
+    assert len(app.code) == 2  # still read, without the pattern
 
 
 def test_the_best_run_of_an_experiment_can_be_chosen(page, store):

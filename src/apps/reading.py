@@ -15,7 +15,7 @@ from typing import TypeVar
 import numpy as np
 
 from apps.settings import MAX_PIXELS_ENV
-from handrec.decode import CHARSETS
+from handrec.decode import CHARSETS, Context, read_words
 from handrec.errors import HandrecError
 from handrec.inference import LineReading, Prediction, Predictor
 from handrec.labels import DIGITS
@@ -62,7 +62,14 @@ class Failure:
 Result = Character | Line | Failure
 
 
-def read_bytes(data: bytes, predictor: Predictor, *, line: bool, max_pixels: int) -> Result:
+def read_bytes(
+    data: bytes,
+    predictor: Predictor,
+    *,
+    line: bool,
+    max_pixels: int,
+    context: Context | None = None,
+) -> Result:
     """An encoded image file (any format Pillow reads) → what the model makes of it."""
     try:
         image = decode_image(data, max_pixels)
@@ -70,15 +77,18 @@ def read_bytes(data: bytes, predictor: Predictor, *, line: bool, max_pixels: int
         return Failure(f"{sentence(error)} The page's limit is set by {MAX_PIXELS_ENV}.")
     except HandrecError as error:
         return Failure(sentence(error))
-    return read_image(image, predictor, line=line)
+    return read_image(image, predictor, line=line, context=context)
 
 
-def read_image(image: np.ndarray, predictor: Predictor, *, line: bool) -> Result:
-    """A decoded image (gray, RGB or RGBA array) → the character, or the line, it holds."""
+def read_image(
+    image: np.ndarray, predictor: Predictor, *, line: bool, context: Context | None = None
+) -> Result:
+    """A decoded image (gray, RGB or RGBA array) → the character, or the line, it holds; a line
+    is read with `context` (handrec.decode's default when None)."""
     try:
         gray = to_gray(image)
         if line:
-            return Line(gray, predictor.read_line(gray))
+            return Line(gray, predictor.read_line(gray, context=context))
         return Character(gray, predictor.predict(gray), looks_like_a_line(gray))
     except NoInkError:
         return Failure(
@@ -86,6 +96,12 @@ def read_image(image: np.ndarray, predictor: Predictor, *, line: bool) -> Result
         )
     except HandrecError as error:
         return Failure(sentence(error))
+
+
+def line_context(pattern: str, words: str) -> Context:
+    """The page's line constraints as a decoding context: a regular expression the line must
+    match and a word list (words separated by spaces or lines), each optional."""
+    return Context(pattern=pattern.strip() or None, words=read_words(words.splitlines()))
 
 
 def charsets_for(classes: Sequence[str]) -> list[str]:

@@ -25,11 +25,13 @@ from apps.reading import (
     Result,
     attempt,
     charsets_for,
+    line_context,
     read_bytes,
     read_image,
 )
 from apps.settings import MODEL_ENV, Settings, from_env
 from handrec import shipped
+from handrec.decode import Context
 from handrec.inference import MODEL_FILE, ModelError, Predictor
 
 if TYPE_CHECKING:
@@ -58,6 +60,7 @@ def main() -> None:
     with st.sidebar:
         loaded = choose_model(settings)
     line, charset = reading_options(loaded)
+    context = line_constraints() if line else None
     predictor = loaded if isinstance(loaded, Failure) else loaded.with_charset(charset)
     if isinstance(predictor, Failure):
         st.warning(
@@ -68,11 +71,11 @@ def main() -> None:
         [":material/upload: Upload", ":material/draw: Draw", ":material/photo_library: Samples"]
     )
     with upload:
-        show_all(upload_tab(line, settings.max_pixels), predictor)
+        show_all(upload_tab(line, settings.max_pixels, context), predictor)
     with draw:
-        show_all(draw_tab(line, settings.max_pixels), predictor)
+        show_all(draw_tab(line, settings.max_pixels, context), predictor)
     with samples:
-        show_all(samples_tab(line), predictor)
+        show_all(samples_tab(line, context), predictor)
     how_it_works()
 
 
@@ -94,6 +97,28 @@ def reading_options(loaded: Predictor | Failure) -> tuple[bool, str]:
         "0, S and 5, I and 1 are then read as what they can be.",
     )
     return line, charset
+
+
+def line_constraints() -> Context | None:
+    """Optional constraints on a line's reading (a pattern, a word list), or None for the
+    default context; a pattern that is no regular expression is said here."""
+    with st.expander("Constraints for the line (optional)"):
+        pattern = st.text_input(
+            "The line matches (a regular expression; spaces are left out)",
+            placeholder="[0-9]{10} for a phone number",
+            key="pattern",
+        )
+        words = st.text_area(
+            "Words it may hold (one per line): a word is read as the likeliest of them when it "
+            "explains the image nearly as well as the free reading",
+            placeholder="KEVIN\nJULES",
+            key="words",
+        )
+        context = attempt(lambda: line_context(pattern, words), "reading the constraints")
+        if isinstance(context, Failure):
+            st.error(context.message)
+            return None
+    return context
 
 
 def choose_model(settings: Settings) -> Predictor | Failure:
@@ -177,7 +202,7 @@ def choose_run(settings: Settings) -> TrainedRun:
     return run
 
 
-def upload_tab(line: bool, max_pixels: int) -> list[tuple[str, Read]]:
+def upload_tab(line: bool, max_pixels: int, context: Context | None) -> list[tuple[str, Read]]:
     files = st.file_uploader(
         "Photos or scans of handwriting: PNG, JPEG, WebP, TIFF, BMP, GIF…",
         accept_multiple_files=True,
@@ -185,13 +210,11 @@ def upload_tab(line: bool, max_pixels: int) -> list[tuple[str, Read]]:
     )
     if not files:
         st.info("Upload one or more images, or try the Draw and Samples tabs.")
-    return [
-        (file.name, partial(read_bytes, file.getvalue(), line=line, max_pixels=max_pixels))
-        for file in files or []
-    ]
+    read = partial(read_bytes, line=line, max_pixels=max_pixels, context=context)
+    return [(file.name, partial(read, file.getvalue())) for file in files or []]
 
 
-def draw_tab(line: bool, max_pixels: int) -> list[tuple[str, Read]]:
+def draw_tab(line: bool, max_pixels: int, context: Context | None) -> list[tuple[str, Read]]:
     st.space("medium")  # room for the canvas's toolbar, which floats above its top edge
     canvas = st_canvas(
         stroke_width=12 if line else 18,
@@ -207,11 +230,13 @@ def draw_tab(line: bool, max_pixels: int) -> list[tuple[str, Read]]:
     if not strokes:
         st.info(f"Nothing drawn yet: draw {'a few characters' if line else 'a character'} above.")
         return []
-    read = partial(read_bytes, canvas.image_bytes, line=line, max_pixels=max_pixels)
+    read = partial(
+        read_bytes, canvas.image_bytes, line=line, max_pixels=max_pixels, context=context
+    )
     return [("Your drawing", read)]
 
 
-def samples_tab(line: bool) -> list[tuple[str, Read]]:
+def samples_tab(line: bool, context: Context | None) -> list[tuple[str, Read]]:
     st.caption("Digits are real MNIST handwriting; letters are drawn with vector fonts.")
     samples = sample_images(line)
     columns = st.columns(len(samples), vertical_alignment="bottom")
@@ -227,7 +252,9 @@ def samples_tab(line: bool) -> list[tuple[str, Read]]:
     chosen = next((s for s in samples if s.name == st.session_state.get("sample")), None)
     if chosen is None:
         return []
-    return [(f"Sample {chosen.name}", partial(read_image, chosen.image, line=line))]
+    return [
+        (f"Sample {chosen.name}", partial(read_image, chosen.image, line=line, context=context))
+    ]
 
 
 def pick_sample(name: str) -> None:
@@ -292,6 +319,8 @@ def show_line(title: str, result: Line) -> None:
     decoded.code(reading.text, language=None)
     free.caption("Each character on its own")
     free.code(reading.free_text, language=None)
+    if reading.pattern_matched is False:
+        decoded.warning("No reading matches the pattern: this is the reading without it.")
     st.image(
         figures.line_overlay(result.image, reading.characters),
         caption="Where each character was found, and what the model read",
