@@ -139,7 +139,10 @@ def shrink(gray: np.ndarray, side: int = WORK_SIDE) -> tuple[np.ndarray, float]:
 
 
 def find_ink(
-    gray: np.ndarray, min_contrast: float = MIN_CONTRAST, faint: float = 1.0
+    gray: np.ndarray,
+    min_contrast: float = MIN_CONTRAST,
+    faint: float = 1.0,
+    speck_ratio: float = SPECK_RATIO,
 ) -> np.ndarray:
     """uint8 gray of either polarity → float32 white-on-black ink: each stroke pixel's distance
     from the paper shade, exactly 0 off the strokes. NoInkError if there are none.
@@ -148,7 +151,8 @@ def find_ink(
     and light-on-dark both work. Unevenly lit paper is flattened first (see `_flattened`).
     faint < 1 also keeps pixels that far from the paper towards the threshold where they touch
     ink above it (hysteresis), so thin faint strokes stay whole instead of breaking in pieces.
-    Specks far smaller than the largest stroke are dropped.
+    Blobs smaller than speck_ratio × the largest are dropped as specks (0 keeps all, for a
+    caller that judges specks by other measures, as `handrec.segment` does by the line's).
     """
     threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     mask = gray > threshold
@@ -166,7 +170,9 @@ def find_ink(
         raise NoInkError("nothing to read: the image has too little contrast to hold ink")
     if faint < 1:
         mask = _touching(gray >= paper + faint * (float(gray[mask].min()) - paper), mask)
-    return np.where(_drop_specks(mask), gray.astype(np.float32) - paper, np.float32(0))
+    if speck_ratio > 0:
+        mask = _drop_specks(mask, speck_ratio)
+    return np.where(mask, gray.astype(np.float32) - paper, np.float32(0))
 
 
 def fit_and_centre(ink: np.ndarray) -> np.ndarray:

@@ -136,7 +136,7 @@ def segment_line(
     """
     params = params or SegmentParams()
     gray, scale = shrink(to_gray(image))
-    ink = find_ink(gray, faint=params.faint)
+    ink = find_ink(gray, faint=params.faint, speck_ratio=0.0)
     labels, blobs = _blobs(_without_long_runs(ink > 0))
     size = _character_height(list(blobs.values()), ink.shape)
     if size * RULE_LENGTH > ink.shape[1] // 2:  # the runs were strokes of big characters
