@@ -479,10 +479,11 @@ def test_a_missing_model_file_is_named_in_the_sidebar_with_the_fix(page, tmp_pat
     assert [code.value for code in app.sidebar.code] == ["make run"]
 
 
-def test_a_model_that_fails_keeps_the_uploads_and_reads_them_once_one_loads(
+def test_a_model_that_fails_keeps_the_inputs_and_choices_and_reads_them_once_one_loads(
     page, model_file, tmp_path, sample_png
 ):
     app = page()
+    app.radio(key="charset").set_value("letters").run()
     app.file_uploader(key="upload").set_value(("two.png", sample_png, "image/png")).run()
     assert list(shown(app)) == ["Prediction"]
     app.text_input[0].input(str(tmp_path / "mistyped.keras")).run()
@@ -491,6 +492,7 @@ def test_a_model_that_fails_keeps_the_uploads_and_reads_them_once_one_loads(
     assert app.file_uploader(key="upload").value[0].name == "two.png"
     app.text_input[0].input(str(model_file)).run()
     assert not app.error and list(shown(app)) == ["Prediction"]
+    assert app.radio(key="charset").value == "letters" and app.metric[0].value.isalpha()
 
 
 def test_letters_only_reads_every_character_as_a_letter(page):

@@ -84,7 +84,8 @@ def reading_options(loaded: Predictor | Failure) -> tuple[bool, str]:
     model knows both letters and digits)."""
     mode, written = st.columns([1, 2], vertical_alignment="bottom")
     line = mode.toggle(LINE_TOGGLE, help="Finds each character, left to right, and reads them all.")
-    choices = charsets_for(loaded.labels.classes) if isinstance(loaded, Predictor) else ["all"]
+    # Without a model all three stay offered, so the choice outlives a model that failed.
+    choices = charsets_for(loaded.labels.classes) if isinstance(loaded, Predictor) else [*CHARSETS]
     if len(choices) == 1:
         return line, choices[0]
     charset = written.radio(
