@@ -8,7 +8,7 @@ part of each: what is measured is the machinery around it. Three measurements, e
 fresh sqlite store in a temporary folder:
 
 - startup: a fresh `python -c "import experiments.run"` (Python, TensorFlow, Keras, MLflow);
-- per job, in one process: `experiments.run.run` for every job, minus the time inside fit
+- per job, in one process: `experiments.job.run` for every job, minus the time inside fit
   (compose, connect, data from the cache, model build, evaluation, plots, model logging);
 - the sweep: `python -m experiments.run --multirun` with the basic launcher and with
   `hydra/launcher=joblib hydra.launcher.n_jobs=2`, wall time and the ratio. The two alternate
@@ -31,7 +31,7 @@ from pathlib import Path
 import keras
 from mlflow import MlflowClient
 
-from experiments.run import run
+from experiments.job import run
 from experiments.schema import compose_config
 
 TARGET_OVERHEAD_S = 2.0
@@ -73,7 +73,7 @@ def startup_s() -> float:
 
 
 def in_process(filters: list[int], root: Path) -> list[tuple[float, float]]:
-    """(job seconds, fit seconds) for each job run by experiments.run.run in this process."""
+    """(job seconds, fit seconds) for each job run by experiments.job.run in this process."""
     times = []
     for value in filters:
         timer = FitTimer()

@@ -2,7 +2,7 @@
 
 from mlflow import MlflowClient
 
-from experiments.run import run
+from experiments.job import run
 from tests.conftest import TINY
 
 

@@ -5,7 +5,7 @@ import keras
 import pytest
 from mlflow import MlflowClient
 
-from experiments.run import run
+from experiments.job import run
 from tests.conftest import TINY
 
 

@@ -22,7 +22,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from experiments import cli, schema
 from experiments.cli import EXIT_OK, EXIT_SOME_FAILED
 from experiments.compare import METRICS, runs_table, select_runs
-from experiments.run import run
+from experiments.job import run
 from experiments.schema import compose_config
 from experiments.sweep import ParentRun, ending_on_error
 from experiments.tracking import connect

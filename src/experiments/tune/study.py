@@ -20,7 +20,7 @@ from omegaconf import MISSING, OmegaConf
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 from experiments import schema
-from experiments.run import run
+from experiments.job import run
 from experiments.schema import compose_config
 from experiments.sweep import ParentRun
 from experiments.tracking import check_reachable
