@@ -44,7 +44,7 @@ def files(tmp_path_factory) -> dict[str, str]:
     return {
         "seven": str(write_text_image(root / "seven.png", "7")),
         "k": str(write_text_image(root / "k.jpg", "K")),
-        "line": str(write_text_image(root / "line.png", "HI 42", width=340)),
+        "line": str(write_text_image(root / "line.png", "HI   42", width=340)),
         "garbage": str(root / "garbage.png"),
         "blank": str(root / "blank.png"),
         "missing": str(root / "missing.png"),
