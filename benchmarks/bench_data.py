@@ -57,15 +57,15 @@ def run_method(method: str, target: str, cache: str) -> None:
         def call() -> object:
             return pd.read_csv(target).astype("float32")
     elif method.startswith("emnist"):
-        from handrec.data.sources.emnist import EmnistSource, load_emnist
+        from handrec.data.sources import EmnistSource, load
 
         def call() -> object:
-            return load_emnist(EmnistSource(path=target, part="test", cache_dir=cache))
+            return load(EmnistSource(path=target, part="test"), cache)
     else:
-        from handrec.data.sources.az_csv import AzCsvSource, load_az_csv
+        from handrec.data.sources import AzCsvSource, load
 
         def call() -> object:
-            return load_az_csv(AzCsvSource(path=target, cache_dir=cache))
+            return load(AzCsvSource(path=target), cache)
 
     wall, cpu = time.perf_counter(), time.process_time()
     data = call()

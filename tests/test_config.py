@@ -1,11 +1,15 @@
 """The composed config: every choice composes, typos and bad values fail early and clearly."""
 
+import dataclasses
+
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException, MissingConfigException
+from omegaconf import OmegaConf
 from omegaconf.errors import ValidationError
 
 from experiments.schema import register, settings
+from handrec.data.sources import SOURCES
 from handrec.errors import ConfigError
 from tests.conftest import CONF_DIR
 
@@ -71,3 +75,17 @@ def test_help_lists_the_config_groups_and_their_options_but_no_schemas():
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         text = compose("config", return_hydra_config=True).hydra.help.template
     assert "\nmodel: cnn, resnet, seed_cnn\n" in text and "schema/" not in text
+
+
+@pytest.mark.parametrize("choice", sorted(p.stem for p in (CONF_DIR / "data").glob("*.yaml")))
+def test_every_data_choice_splits_by_the_run_seed_unless_pinned(compose_config, choice):
+    assert settings(compose_config(f"data={choice}", "seed=7")).data.split.seed == 7
+    pinned = compose_config(f"data={choice}", "seed=7", "data.split.seed=0")
+    assert settings(pinned).data.split.seed == 0
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_a_source_config_restates_no_default_of_its_spec(name):
+    stated = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "source" / f"{name}.yaml"))
+    defaults = dataclasses.asdict(SOURCES[name]())
+    assert not [key for key, value in defaults.items() if key in stated and stated[key] == value]

@@ -18,6 +18,12 @@ LABELS = np.array([0, 1, 25, 7, 7])
 PIXELS = np.random.default_rng(0).integers(0, 256, (len(LABELS), 784)).astype(np.uint8)
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test prepares its data in its own cache, tmp_path/cache."""
+    monkeypatch.setenv("HANDREC_CACHE", str(tmp_path / "cache"))
+
+
 def csv_text(labels=LABELS, pixels=PIXELS, header: bool = False) -> str:
     rows = np.column_stack([labels, pixels])
     lines = [",".join(map(str, row)) for row in rows]
@@ -38,7 +44,7 @@ def write(path: Path, text: str) -> Path:
 
 
 def read(tmp_path: Path, path: Path):
-    return load(AzCsvSource(path=str(path), cache_dir=str(tmp_path / "cache")))
+    return load(AzCsvSource(path=str(path)))
 
 
 def with_line(line_number: int, line: str) -> str:

@@ -36,12 +36,11 @@ def test_mnist_digits_and_az_letters_join_on_the_36_classes_by_name(compose_conf
             "data=mnist_az",
             f"data.sources.mnist.path={write_npz(tmp_path / 'mnist.npz')}",
             f"data.sources.az_csv.path={write(tmp_path / 'az.csv', csv_text())}",
-            f"data.sources.mnist.cache_dir={tmp_path / 'cache'}",
-            f"data.sources.az_csv.cache_dir={tmp_path / 'cache'}",
+            f"data.cache_dir={tmp_path / 'cache'}",
         )
     )
     space = LabelSpace.from_names(cfg.classes)
-    parts = [load(spec).to_space(space) for spec in cfg.data.sources.values()]
+    parts = [load(spec, cfg.data.cache_dir).to_space(space) for spec in cfg.data.sources.values()]
     joined = concat([data for data, _ in parts])
     assert [dropped for _, dropped in parts] == [0, 0]
     assert joined.labels.names(joined.y[:3]) == ["0", "1", "2"]
@@ -55,18 +54,17 @@ def test_emnist_byclass_on_the_36_classes_drops_the_lowercase(compose_config, tm
             "data=emnist_36",
             f"data.sources.emnist.path={folder}",
             "data.sources.emnist.part=test",
-            f"data.sources.emnist.cache_dir={tmp_path / 'cache'}",
+            f"data.cache_dir={tmp_path / 'cache'}",
         )
     )
-    data, dropped = load(cfg.data.sources["emnist"]).to_space(LabelSpace.from_names(cfg.classes))
+    emnist = load(cfg.data.sources["emnist"], cfg.data.cache_dir)
+    data, dropped = emnist.to_space(LabelSpace.from_names(cfg.classes))
     assert dropped == 2
     assert data.labels.names(data.y) == ["3", "C", "Z"]
     np.testing.assert_array_equal(data.y, [3, 12, 35])
 
 
 def test_a_narrower_label_space_keeps_only_its_classes(tmp_path: Path):
-    letters = load(
-        AzCsvSource(path=str(write(tmp_path / "az.csv", csv_text())), cache_dir=str(tmp_path))
-    )
+    letters = load(AzCsvSource(path=str(write(tmp_path / "az.csv", csv_text()))), str(tmp_path))
     only_h, dropped = letters.to_space(LabelSpace.from_names("HZ"))
     assert (len(only_h), dropped) == (3, 2) and only_h.labels.names(only_h.y) == ["Z", "H", "H"]

@@ -19,6 +19,12 @@ BALANCED = [(i, ord(c)) for i, c in enumerate(DIGITS + UPPERCASE + "abdefghnqrt"
 LETTERS = [(i + 1, ord(c), ord(c.lower())) for i, c in enumerate(UPPERCASE)]
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test prepares its data in its own cache, tmp_path/cache."""
+    monkeypatch.setenv("HANDREC_CACHE", str(tmp_path / "cache"))
+
+
 def upright(n: int) -> np.ndarray:
     """Images with a bar in the top rows only, so a transposition would show."""
     x = np.zeros((n, 28, 28), np.uint8)
@@ -47,7 +53,7 @@ def write_split(
 def emnist(tmp_path: Path, folder: Path, **settings) -> EmnistSource:
     """A spec reading `folder`'s pixels as they are, unless `reframe=True` is given."""
     settings.setdefault("reframe", False)
-    return EmnistSource(path=str(folder), cache_dir=str(tmp_path / "cache"), **settings)
+    return EmnistSource(path=str(folder), **settings)
 
 
 def test_images_stored_transposed_come_out_upright(tmp_path: Path):
@@ -59,7 +65,7 @@ def test_images_stored_transposed_come_out_upright(tmp_path: Path):
 
 def test_images_are_framed_as_the_predict_path_frames_its_input_by_default(tmp_path: Path):
     folder = write_split(tmp_path / "e", "byclass", BYCLASS, {"test": [0, 1]})
-    data = load(EmnistSource(path=str(folder), part="test", cache_dir=str(tmp_path / "c")))
+    data = load(EmnistSource(path=str(folder), part="test"))
     np.testing.assert_array_equal(data.x, [prepare(image) for image in upright(2)])
 
 

@@ -15,6 +15,12 @@ from handrec.data.sources.image_folder import ImageFolderSource
 from handrec.errors import ConfigError, DataError
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test prepares its data in its own cache, tmp_path/cache."""
+    monkeypatch.setenv("HANDREC_CACHE", str(tmp_path / "cache"))
+
+
 def scan(char: str) -> np.ndarray:
     """A dark character on light paper, like a photo of handwriting."""
     image = np.full((90, 70), 235, np.uint8)
@@ -36,7 +42,7 @@ def folder_of(root: Path, files: dict[str, str]) -> Path:
 
 
 def source(tmp_path: Path, root: Path, **settings) -> ImageFolderSource:
-    return ImageFolderSource(path=str(root), cache_dir=str(tmp_path / "cache"), **settings)
+    return ImageFolderSource(path=str(root), **settings)
 
 
 def test_class_folders_become_the_label_space(tmp_path: Path):

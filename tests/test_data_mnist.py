@@ -19,6 +19,12 @@ from handrec.data.sources.mnist import IDX_STEMS, MnistSource
 from handrec.errors import ConfigError, DataError
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test prepares its data in its own cache, tmp_path/cache."""
+    monkeypatch.setenv("HANDREC_CACHE", str(tmp_path / "cache"))
+
+
 def digits(n: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
     """n images whose pixels all equal offset + index, labels cycling 0–9."""
     x = (offset + np.arange(n, dtype=np.uint8))[:, None, None] * np.ones((1, 28, 28), np.uint8)
@@ -45,7 +51,7 @@ def write_idx_folder(folder: Path, parts: tuple[str, ...] = ("train", "test")) -
 
 
 def mnist(tmp_path: Path, **settings) -> MnistSource:
-    return MnistSource(cache_dir=str(tmp_path / "cache"), **settings)
+    return MnistSource(**settings)
 
 
 class Server:

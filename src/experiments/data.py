@@ -39,7 +39,7 @@ def load_data(data: DataConfig, classes: str) -> Dataset:
     space = LabelSpace.from_names(classes)
     parts = []
     for key, spec in data.sources.items():
-        part, dropped = load(spec).to_space(space)
+        part, dropped = load(spec, data.cache_dir).to_space(space)
         if dropped:
             log.info("source %s: dropped %d samples of classes outside %s", key, dropped, classes)
         parts.append(part)

@@ -44,6 +44,8 @@ class DataConfig:
     # none; undersample: every class cut to the size of the smallest one; class_weight: each
     # class's loss weighted by n_samples / (n_classes * its count) in training.
     balance: str = "none"
+    # Where prepared data sets are kept; null: $HANDREC_CACHE, else ~/.cache/handrec.
+    cache_dir: str | None = None
 
     def __post_init__(self) -> None:
         require(
@@ -84,7 +86,7 @@ def register() -> None:
     store.store(group="schema/data", name="data", node=DataConfig)
     store.store(group="schema/train", name="train", node=TrainSpec)
     store.store(group="schema/tracking", name="tracking", node=TrackingConfig)
-    for name, (spec, _) in SOURCES.items():
+    for name, spec in SOURCES.items():
         store.store(group="schema/source", name=name, node=spec)
     for name, params in PARAMS.items():
         store.store(group="schema/model", name=name, node=params)

@@ -56,9 +56,20 @@ def file_identity(path: Path) -> list[str | int]:
     return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
 
 
-def settings_of(spec: Any) -> dict[str, Any]:
-    """A spec's fields that shape the data (all but where the cache lives)."""
-    return {k: v for k, v in dataclasses.asdict(spec).items() if k != "cache_dir"}
+@dataclass(frozen=True)
+class Plan:
+    """How a source makes its data set: `build` it, under the entry `name`, keyed (besides the
+    source's settings) by `inputs`: what it reads, e.g. files' identities, JSON-serialisable."""
+
+    name: str
+    inputs: list[Any]
+    build: Callable[[], Dataset]
+
+
+def load_planned(spec: Any, plan: Plan, cache_dir: str | None) -> Dataset:
+    """The data set a source's `plan` makes, from the cache when neither the spec's settings nor
+    the plan's inputs changed: the one place a source's data is keyed."""
+    return cached(cache_dir, plan.name, [dataclasses.asdict(spec), *plan.inputs], plan.build)
 
 
 def cached(
@@ -86,7 +97,7 @@ def cached(
         _write(path, data)
     except OSError as error:
         log.warning(
-            "cannot write cache entry %s (%s): set cache_dir or $%s", path, error, CACHE_ENV
+            "cannot write cache entry %s (%s): set data.cache_dir or $%s", path, error, CACHE_ENV
         )
     else:
         log.info("%s: cached %d samples in %s", name, len(data), path)

@@ -28,7 +28,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from handrec.data.cache import cached, file_identity, settings_of
+from handrec.data.cache import Plan, file_identity
 from handrec.data.dataset import Dataset
 from handrec.errors import DataError
 from handrec.labels import UPPERCASE, LabelSpace
@@ -49,22 +49,20 @@ _FORMAT = "expected 785 plain integers a line: a label 0–25 (A–Z), then 784 
 
 @dataclass
 class AzCsvSource:
-    """The CSV as .csv, .csv.gz, or the .zip Kaggle serves; `cache_dir` None → ~/.cache/handrec."""
+    """The CSV as .csv, .csv.gz, or the .zip Kaggle serves."""
 
     path: str = "data/az-handwritten-alphabets-in-csv-format.zip"
-    cache_dir: str | None = None
 
 
-def load_az_csv(spec: AzCsvSource) -> Dataset:
-    """Letters A–Z in the label space "A…Z", from the cache when the file is unchanged."""
+def plan_az_csv(spec: AzCsvSource, cache: Path) -> Plan:
+    """Letters A–Z in the label space "A…Z", read again when the file changes."""
     path = Path(spec.path).expanduser()
     if not path.is_file():
         raise DataError(
             f"{path} does not exist: download the A–Z CSV from {KAGGLE_PAGE} "
             f"(or run `{KAGGLE_COMMAND}`) and set data.sources.<key>.path to the .zip/.csv/.csv.gz"
         )
-    key = [settings_of(spec), file_identity(path)]
-    return cached(spec.cache_dir, "az_csv", key, lambda: read_az_csv(path))
+    return Plan("az_csv", [file_identity(path)], lambda: read_az_csv(path))
 
 
 def read_az_csv(path: Path) -> Dataset:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from handrec import preprocess
-from handrec.data.cache import cached, file_identity, settings_of
+from handrec.data.cache import Plan, file_identity
 from handrec.data.dataset import Dataset
 from handrec.data.idx import check_part, locate, map_labels, official_parts, read_images_and_labels
 from handrec.errors import DataError, require
@@ -35,14 +35,12 @@ class EmnistSource:
 
     part: all | train | test. reframe: pass every image through `preprocess.reframe`, so it is
     framed as the app's and the prediction CLI's input is; False keeps the files' pixels.
-    cache_dir: None → $HANDREC_CACHE or ~/.cache/handrec.
     """
 
     path: str = "data/emnist"
     split: str = "byclass"
     part: str = "all"
     reframe: bool = True
-    cache_dir: str | None = None
 
     def __post_init__(self) -> None:
         require(
@@ -52,7 +50,7 @@ class EmnistSource:
         check_part(self.part, "emnist")
 
 
-def load_emnist(spec: EmnistSource) -> Dataset:
+def plan_emnist(spec: EmnistSource, cache: Path) -> Plan:
     """The split's images in its own label space (class names from the mapping file)."""
     folder = Path(spec.path).expanduser()
     mapping = folder / f"emnist-{spec.split}-mapping.txt"
@@ -71,10 +69,8 @@ def load_emnist(spec: EmnistSource) -> Dataset:
     files = [mapping, *(f for pair in pairs for f in pair)]
     if spec.reframe:
         files.append(Path(preprocess.__file__))
-    key = [settings_of(spec), *map(file_identity, files)]
-    return cached(
-        spec.cache_dir, f"emnist-{spec.split}", key, lambda: _read(mapping, pairs, spec.reframe)
-    )
+    inputs = [file_identity(f) for f in files]
+    return Plan(f"emnist-{spec.split}", inputs, lambda: _read(mapping, pairs, spec.reframe))
 
 
 def read_mapping(path: Path) -> tuple[LabelSpace, np.ndarray]:

