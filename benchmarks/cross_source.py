@@ -58,6 +58,8 @@ LOOKS = {
     "ruled": {"ruled": True},
 }
 """The photographed test sets: their names and `as_photo`'s options."""
+COLUMNS = (("all", 7), ("kind known", 11), ("letters", 8), ("digits", 7))
+"""The charset table's columns and their widths."""
 
 
 def as_photo(
@@ -196,14 +198,14 @@ def main() -> None:
         cells = "  ".join(f"{score:{len(name)}.4f}" for name, score in widths)
         print(f"{frame:18s} {wall:7.1f}  {cells}")
     for frame, _, _, by_charset in rows:
-        print(f"\n{frame}: accuracy with the character set the page offers (letters on A–Z, ")
-        print("digits on 0–9; kind known: each character over its own kind)")
+        print(
+            f"\n{frame}: accuracy with each character set (letters on A–Z, digits on 0–9; "
+            "kind known: each character over its own kind)"
+        )
         print(f"{'set':14s} {'all':>7s} {'kind known':>11s} {'letters':>8s} {'digits':>7s}")
         for name, scores in zip(names, by_charset, strict=True):
-            print(
-                f"{name:14s} {scores['all']:7.4f} {scores['kind known']:11.4f} "
-                f"{scores['letters']:8.4f} {scores['digits']:7.4f}"
-            )
+            cells = [f"{scores[key]:{width}.4f}" for key, width in COLUMNS]
+            print(f"{name:14s} " + " ".join(cell.replace("nan", "  -") for cell in cells))
 
 
 if __name__ == "__main__":
