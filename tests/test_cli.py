@@ -3,6 +3,7 @@ mistake, 130/143 for SIGINT/SIGTERM, the entrypoint's own code otherwise."""
 
 from __future__ import annotations
 
+import importlib
 import signal
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import time
 
 import pytest
 
-from experiments.cli import EXIT_USAGE, Interrupted, cli, exit_code, interruption
+from experiments.cli import EXIT_CODES, EXIT_USAGE, Interrupted, cli, exit_code, interruption
 from handrec.errors import ConfigError, first_line
 
 WAITS_FOR_SIGNAL = """
@@ -92,3 +93,24 @@ def test_cli_exits_by_the_convention_in_process():
     with pytest.raises(SystemExit) as ended:
         cli(lambda: (_ for _ in ()).throw(ConfigError("bad")))
     assert ended.value.code == EXIT_USAGE
+
+
+@pytest.mark.parametrize(
+    ("module", "prog"),
+    [
+        ("experiments.data", "experiments.data"),
+        ("experiments.ui", "experiments.ui"),
+        ("experiments.compare", "experiments.compare"),
+        ("experiments.repeat", "experiments.repeat"),
+        ("experiments.tune.search", "experiments.tune"),
+        ("apps.predict", "apps.predict"),
+    ],
+)
+def test_every_entrypoint_has_the_same_help_shape(capsys, module, prog):
+    main = importlib.import_module(module).main
+    with pytest.raises(SystemExit) as ended:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert ended.value.code == 0
+    assert out.startswith(f"usage: python -m {prog} ")
+    assert out.rstrip().endswith(EXIT_CODES)
