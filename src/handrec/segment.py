@@ -171,14 +171,22 @@ def _without_long_runs(mask: np.ndarray) -> np.ndarray:
     that span (nearly) all the ink from left to right and run partly clear of other ink (the
     flat bottoms of a row of touching characters do not; `segment_line` also keeps runs where
     the characters are so big that they are strokes)."""
-    if not (mask.sum(axis=1) >= 0.4 * mask.shape[1]).any():
+    rows = np.flatnonzero(mask.sum(axis=1) >= 0.4 * mask.shape[1])
+    if not rows.size:
         return mask  # no row holds enough ink for a rule: the common case, at no cost
     columns = np.flatnonzero(mask.any(axis=0))
     span = columns[-1] - columns[0] + 1
-    closed = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((1, 5), np.uint8))
-    runs = cv2.morphologyEx(closed, cv2.MORPH_OPEN, np.ones((1, mask.shape[1] // 2), np.uint8))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(runs, 8)
-    bands = cv2.dilate(labels.astype(np.uint16), np.ones((3, 1), np.uint8))
+    line = mask[rows].astype(np.uint8)  # horizontal filters see one row at a time
+    closed = cv2.morphologyEx(line, cv2.MORPH_CLOSE, np.ones((1, 5), np.uint8))
+    runs = np.zeros(mask.shape, np.uint8)
+    runs[rows] = cv2.morphologyEx(
+        closed, cv2.MORPH_OPEN, np.ones((1, mask.shape[1] // 2), np.uint8)
+    )
+    top, bottom = rows[0], rows[-1] + 1
+    count, found, stats, _ = cv2.connectedComponentsWithStats(runs[top:bottom], 8)
+    labels = np.zeros(mask.shape, np.uint16)
+    labels[top:bottom] = found
+    bands = cv2.dilate(labels, np.ones((3, 1), np.uint8))
     others = mask & (bands == 0)
     kept = mask.copy()
     for index in np.flatnonzero(stats[1:count, cv2.CC_STAT_WIDTH] >= 0.9 * span) + 1:
