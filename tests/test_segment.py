@@ -227,3 +227,9 @@ def test_ruled_lines_across_a_whole_photo_are_dropped():
     photo = np.pad(image, ((300, 300), (0, 0)), constant_values=235)
     photo[::45] = np.minimum(photo[::45], 150)
     assert spelled(segment_line(photo)) == "xxxxx xx"
+
+
+def test_a_line_that_is_nothing_but_a_rule_is_still_segmented():
+    image = np.full((60, 400), 235, np.uint8)
+    image[30:33, 10:390] = 15
+    assert len(segment_line(image)) == 1

@@ -14,7 +14,8 @@ made into characters by the line's own measures (its character height, widths an
    and neighbours far closer than the line's letter gaps whose union is no wider than a character
    (an H drawn as two strokes);
 4. touching characters: a blob much wider than the line's typical character is cut at the columns
-   of least ink into as many characters as it is wide;
+   of least ink, into the number of pieces the model reads most surely when `segment_line` is
+   given a scorer (`Predictor.read_line` gives it), else into as many as it is wide;
 5. spaces: a gap is a space when it exceeds the line's typical letter gap by most of a character
    height, so evenly spaced capitals stay one word however wide they are set.
 """
@@ -138,10 +139,9 @@ def segment_line(
     gray, scale = shrink(to_gray(image))
     ink = find_ink(gray, faint=params.faint, speck_ratio=0.0)
     labels, blobs = _blobs(_without_long_runs(ink > 0))
-    size = _character_height(list(blobs.values()), ink.shape)
-    if size * RULE_LENGTH > ink.shape[1] // 2:  # the runs were strokes of big characters
-        labels, blobs = _blobs(ink > 0)
-        size = _character_height(list(blobs.values()), ink.shape)
+    if not blobs or _character_height(blobs, ink.shape) * RULE_LENGTH > ink.shape[1] // 2:
+        labels, blobs = _blobs(ink > 0)  # the runs were all there was, or big characters' strokes
+    size = _character_height(blobs, ink.shape)
     kept = _characters_only(blobs, size, ink.shape, params)
     parts = _merge_overlapping(kept, params.merge_overlap)
     if not parts:
@@ -196,13 +196,15 @@ def _without_long_runs(mask: np.ndarray) -> np.ndarray:
     return kept
 
 
-def _character_height(blobs: list[Box], shape: tuple[int, int]) -> float:
+def _character_height(blobs: dict[int, Box], shape: tuple[int, int]) -> float:
     """The line's character height: the median height of its larger blobs, those inside the
     image's border first (a page edge or table there is no character)."""
     inside = [
-        b for b in blobs if b.x > 0 and b.y > 0 and b.right < shape[1] and b.bottom < shape[0]
+        b
+        for b in blobs.values()
+        if b.x > 0 and b.y > 0 and b.right < shape[1] and b.bottom < shape[0]
     ]
-    pool = inside or blobs
+    pool = inside or list(blobs.values())
     tallest = max(b.height for b in pool)
     return float(np.median([b.height for b in pool if b.height >= 0.3 * tallest]))
 
