@@ -202,3 +202,8 @@ def test_restricting_renormalises_over_the_allowed_classes():
 def test_probabilities_that_do_not_match_the_glyphs_are_refused():
     with pytest.raises(ConfigError, match="expected probabilities"):
         decode_line(rows(*sure("AB")), CLASSES, glyphs("xxx"))
+
+
+def test_an_empty_charset_is_refused():
+    with pytest.raises(ConfigError, match="charset is empty"):
+        charset_mask(CLASSES, "")

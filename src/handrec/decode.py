@@ -125,9 +125,10 @@ def charset_mask(classes: Sequence[str], charset: str) -> np.ndarray:
     elif charset == "digits":
         mask = np.array([c in DIGITS for c in classes])
     else:
+        require(bool(charset), f"charset is empty: give {', '.join(CHARSETS)} or characters")
         unknown = sorted(set(charset) - set(classes))
         require(
-            not unknown and bool(charset),
+            not unknown,
             f"charset {charset!r} has characters the model does not know: {unknown}; give "
             f"{', '.join(CHARSETS)} or characters from {''.join(classes)}",
         )
