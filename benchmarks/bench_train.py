@@ -22,12 +22,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import keras
 import numpy as np
 
+from experiments.lifecycle import Start, training_run
 from experiments.schema import TrackingConfig
-from experiments.tracking import EpochLogger, connect, tracked_run
+from experiments.tracking import EpochLogger, connect
 from handrec.data.dataset import Dataset
 from handrec.data.sources import SampleSource, load
 from handrec.data.split import SplitSpec, split
@@ -95,7 +97,10 @@ def handrec_path(
     """As experiments.run trains: handrec's fit, every epoch logged to MLflow."""
     model = fresh_model(len(train.labels), precision)
     spec = TrainSpec(epochs=epochs, batch_size=BATCH, verbose=0, precision=precision)
-    with tracked_run(experiment_id, "bench_train", {}):
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        training_run(Start(experiment_id, "bench_train", {}, Path(folder) / "ck", epochs)),
+    ):
         fit(model, train, val, spec, callbacks=[EpochLogger(), timer])
 
 

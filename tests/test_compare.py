@@ -120,3 +120,24 @@ def test_an_unknown_experiment_is_a_one_line_error(store, capsys):
 def test_an_unknown_sort_column_lists_the_choices(store, capsys):
     assert exit_status(main, *store[0], "--sort", "speed") == 2
     assert "cannot sort by 'speed': choose one of run, " in capsys.readouterr().err
+
+
+def test_an_unknown_sweep_id_is_a_one_line_error(store, capsys):
+    assert exit_status(main, *store[0], "--sweep", "deadbeef") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --sweep deadbeef: no such run in sqlite:///")
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_malformed_filter_is_a_one_line_error(store, capsys):
+    assert exit_status(main, *store[0], "--filter", "params.model.filters ==") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --filter 'params.model.filters ==' is not an MLflow search")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_mistyped_sqlite_path_is_reported_and_creates_no_store(tmp_path, capsys):
+    missing = tmp_path / "typo" / "mlflow.db"
+    assert exit_status(main, f"tracking.uri=sqlite:///{missing}") == 2
+    assert f"no tracking store at {missing}" in capsys.readouterr().err
+    assert not missing.exists() and not missing.parent.exists()

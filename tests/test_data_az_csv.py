@@ -219,3 +219,23 @@ def test_blank_lines_count_in_the_line_number_of_an_error(tmp_path: Path, monkey
     text = "\n\n".join(lines[:2]) + "\n" + "\n".join(lines[2:])
     with pytest.raises(DataError, match="az.csv: line 5 has label 27"):
         read(tmp_path, write(tmp_path / "az.csv", text))
+
+
+def test_a_byte_order_mark_costs_no_sample(tmp_path: Path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + csv_text().encode())
+    data = read(tmp_path, path)
+    np.testing.assert_array_equal(data.y, LABELS)
+    np.testing.assert_array_equal(data.x.reshape(len(LABELS), -1), PIXELS)
+
+
+def test_a_file_of_blank_lines_holds_no_samples(tmp_path: Path):
+    with pytest.raises(DataError, match="holds no samples"):
+        read(tmp_path, write(tmp_path / "blank.csv", "\n\n\n"))
+
+
+def test_a_gzip_of_binary_data_is_no_csv(tmp_path: Path):
+    path = tmp_path / "random.csv.gz"
+    path.write_bytes(gzip.compress(np.random.default_rng(1).bytes(5000)))
+    with pytest.raises(DataError, match="line 1 is not text but binary data: it is no CSV"):
+        read(tmp_path, path)

@@ -66,3 +66,8 @@ def test_prune_cache_deletes_the_entries_and_says_which(tmp_path, capsys, monkey
     assert main(["--prune-cache", "0"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("deleted sample-") and ": 0 entries, 0.0 MB" in out
+
+
+def test_overrides_may_follow_the_options(tmp_path, capsys):
+    assert main(["--grid", str(tmp_path / "grid.png"), "--per-class", "2", *DATA]) == 0
+    assert "total      432" in capsys.readouterr().out

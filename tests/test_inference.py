@@ -196,3 +196,15 @@ def test_read_line_gives_the_free_reading_beside_the_decoded_one(predictor):
     image = np.full((90, 300), 240, np.uint8)
     cv2.putText(image, "HI", (10, 70), cv2.FONT_HERSHEY_SIMPLEX, 2, 10, 4)
     assert predictor.read_line(image).free_text == "BB"
+
+
+def test_a_model_whose_config_is_broken_json_is_named_corrupt(model_dir, tmp_path):
+    import zipfile
+
+    broken = tmp_path / MODEL_FILE
+    with zipfile.ZipFile(model_dir / MODEL_FILE) as source, zipfile.ZipFile(broken, "w") as copy:
+        for item in source.infolist():
+            data = b'{"class_name": "Functional", ' if item.filename == "config.json" else None
+            copy.writestr(item, data if data is not None else source.read(item))
+    with pytest.raises(ModelError, match=r"its config\.json is not valid JSON .* corrupt"):
+        Predictor.load(tmp_path, classes="ABC")

@@ -236,3 +236,11 @@ def test_runs_as_a_module_without_importing_mlflow_or_hydra(model, files):
     assert result.stdout.startswith(files["k"])
     imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()}
     assert not {name for name in imported if name.split(".")[0] in ("mlflow", "hydra")}
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "many"])
+def test_a_pixel_limit_below_1_is_a_usage_error(capsys, files, value):
+    with pytest.raises(SystemExit) as ended:
+        main(["--max-pixels", value, files["seven"]])
+    assert ended.value.code == 2
+    assert "--max-pixels" in capsys.readouterr().err

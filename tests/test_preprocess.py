@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 import zlib
 
 import cv2
@@ -263,6 +264,13 @@ def test_truncated_file_is_refused():
 def test_image_over_the_pixel_limit_is_refused():
     with pytest.raises(ImageTooLargeError, match="limit is 1,000"):
         decode_image(encode(sheet()), max_pixels=1_000)
+
+
+def test_an_image_within_the_limit_but_past_pillows_own_warns_nobody(monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 8_000)  # sheet() has 10,800 pixels
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert decode_image(encode(sheet()), max_pixels=20_000).shape == (120, 90)
 
 
 def test_pixel_limit_is_checked_from_the_header_before_decoding():

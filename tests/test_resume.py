@@ -11,7 +11,7 @@ import pytest
 from handrec.models import build_model
 from handrec.models.seed_cnn import SeedCnnParams
 from handrec.training.augment import AugmentSpec
-from handrec.training.checkpoint import CheckpointError
+from handrec.training.checkpoint import CheckpointError, completed_epochs
 from handrec.training.fit import History, TrainSpec, fit
 from handrec.training.schedules import ScheduleSpec
 from tests.test_training import toy
@@ -34,15 +34,19 @@ TRAIN, VAL = toy(48, 0), toy(16, 1)
 
 
 class InterruptAfter(keras.callbacks.Callback):
-    """Ctrl-C at the end of an epoch (1-based), once its backup is written."""
+    """Ctrl-C once an epoch (1-based) is backed up: as the next one begins or, when the fit
+    ends with it, as the fit ends."""
 
     def __init__(self, epoch: int) -> None:
         super().__init__()
         self.epoch = epoch
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if epoch + 1 == self.epoch:
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch == self.epoch:
             raise KeyboardInterrupt
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        raise KeyboardInterrupt
 
 
 def fresh_model(filters: int = 2) -> keras.Model:
@@ -82,7 +86,7 @@ def test_a_resumed_fit_runs_the_remaining_epochs_and_matches_an_uninterrupted_on
     assert resumed["val_loss"] == uninterrupted["val_loss"][1:]
     for a, b in zip(whole.get_weights(), resumed_model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
-    assert not folder.exists()  # a completed fit leaves no backup behind
+    assert completed_epochs(folder) == 3  # kept for whoever records the model
 
 
 def test_a_checkpoint_of_another_architecture_is_refused_and_left_alone(backup, tmp_path):
@@ -107,11 +111,23 @@ def test_a_corrupt_callback_state_is_refused_naming_the_file(backup, tmp_path):
         fit(fresh_model(), TRAIN, VAL, SPEC, checkpoint_dir=folder)
 
 
-def test_a_callback_state_of_another_epoch_than_the_backup_is_refused(backup, tmp_path):
-    folder = copy_of(backup, tmp_path)
+def test_a_callback_state_of_another_epoch_than_the_backup_is_refused(tmp_path):
+    folder = tmp_path / "checkpoint"
+    with pytest.raises(KeyboardInterrupt):
+        fit(
+            fresh_model(), TRAIN, VAL, PATIENT, callbacks=[InterruptAfter(1)], checkpoint_dir=folder
+        )
     (folder / "training_metadata.json").write_text('{"epoch": 2, "batch": 0}')
     with pytest.raises(CheckpointError, match=r"callbacks\.npz is of epoch 1, .* of epoch 2"):
-        fit(fresh_model(), TRAIN, VAL, SPEC, checkpoint_dir=folder)
+        fit(fresh_model(), TRAIN, VAL, PATIENT, checkpoint_dir=folder)
+
+
+def test_without_remembering_callbacks_a_kill_between_backup_and_state_is_no_obstacle(
+    backup, tmp_path
+):
+    folder = copy_of(backup, tmp_path)
+    (folder / "training_metadata.json").write_text('{"epoch": 2, "batch": 0}')
+    assert fit(fresh_model(), TRAIN, VAL, SPEC, checkpoint_dir=folder).epochs == [3]
 
 
 def test_resuming_with_early_stopping_a_fit_that_had_none_is_refused(backup, tmp_path):
@@ -154,4 +170,17 @@ def test_a_resumed_fit_stops_and_lowers_the_rate_at_the_epochs_of_an_uninterrupt
         assert resumed.get(metric, []) == uninterrupted[metric][interrupted_after:]
     for a, b in zip(weights, model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
-    assert not folder.exists()
+
+
+def test_fitting_again_from_a_completed_backup_runs_no_epoch_and_restores_its_weights(
+    backup, tmp_path
+):
+    folder = copy_of(backup, tmp_path)
+    done = fresh_model()
+    fit(done, TRAIN, VAL, SPEC, checkpoint_dir=folder)
+    again = fresh_model()
+    history = fit(again, TRAIN, VAL, SPEC, checkpoint_dir=folder)
+
+    assert history.epochs == []
+    for a, b in zip(done.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -5,13 +5,16 @@ import keras
 import pytest
 from mlflow import MlflowClient
 
+from experiments.cli import Interrupted
 from experiments.job import run
 from tests.conftest import TINY
 
 
 class StopAfterFirstEpoch(keras.callbacks.Callback):
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == 0:
+    """Ctrl-C as the second epoch begins: the first is logged and backed up."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 1:
             raise KeyboardInterrupt
 
 
@@ -40,7 +43,7 @@ def resumed(tmp_path_factory):
     root = tmp_path_factory.mktemp("resume")
     cfg = compose_run(root)
     client = MlflowClient(f"sqlite:///{root}/mlflow.db")
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Interrupted, match="interrupted after epoch 1 of 2: run the same command"):
         run(cfg, callbacks=[StopAfterFirstEpoch()])
     (killed,) = client.search_runs([client.get_experiment_by_name("handrec").experiment_id])
     run(cfg)

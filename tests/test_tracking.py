@@ -7,7 +7,7 @@ import mlflow
 import pytest
 
 from experiments.schema import TrackingConfig
-from experiments.tracking import TrackingError, connect, flatten, tracked_run
+from experiments.tracking import TrackingError, connect, flatten
 
 
 @pytest.fixture(scope="module")
@@ -18,35 +18,6 @@ def store(tmp_path_factory):
         uri=f"sqlite:///{tmp_path}/mlflow.db", experiment="t", artifact_root=str(tmp_path / "a")
     )
     return tracking, connect(tracking)
-
-
-def status_of(run) -> str:
-    return mlflow.get_run(run.info.run_id).info.status
-
-
-def test_a_run_that_completes_ends_finished(store):
-    _, experiment_id = store
-    with tracked_run(experiment_id, "ok", {}) as run:
-        mlflow.log_metric("m", 1.0)
-    assert status_of(run) == "FINISHED"
-
-
-def test_a_run_that_raises_ends_failed_and_keeps_its_logs(store):
-    _, experiment_id = store
-    with pytest.raises(RuntimeError), tracked_run(experiment_id, "bad", {}) as run:
-        mlflow.log_metric("before", 1.0)
-        raise RuntimeError("boom")
-    recorded = mlflow.get_run(run.info.run_id)
-    assert recorded.info.status == "FAILED"
-    assert recorded.data.metrics["before"] == 1.0
-    assert recorded.data.tags["error"] == "RuntimeError: boom"
-
-
-def test_a_run_interrupted_with_ctrl_c_ends_killed(store):
-    _, experiment_id = store
-    with pytest.raises(KeyboardInterrupt), tracked_run(experiment_id, "stop", {}) as run:
-        raise KeyboardInterrupt
-    assert status_of(run) == "KILLED"
 
 
 def test_artifacts_go_under_the_configured_root_not_the_working_directory(store):

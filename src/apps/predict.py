@@ -120,11 +120,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-pixels",
-        type=int,
+        type=positive_int,
         default=MAX_PIXELS,
         help=f"refuse larger images, checked before decoding (default {MAX_PIXELS:,})",
     )
     return parser
+
+
+def positive_int(text: str) -> int:
+    """argparse's type for a count that must be at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
 def _model_path(ref: str, resolve_model: Resolver) -> Path:

@@ -2,7 +2,8 @@
 
 The folder is named by a hash of the resolved config, so re-running the same command finds it;
 it records the run id, so the resumed epochs land in the same MLflow run. handrec's `fit`
-writes the Keras backup into it and removes it once training completes.
+writes the Keras backup into it; `lifecycle.training_run` holds its lease and removes it once
+the run's results are recorded.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 RUN_ID_FILE = "mlflow_run_id"
 # Settings that may change between an interruption and its resumption.
-NOT_IN_KEY = {"train": ("epochs", "verbose", "resume")}
+NOT_IN_KEY = {"train": ("epochs", "verbose", "resume", "resume_orphan")}
 
 
 def checkpoint_folder(root: str | Path, resolved: dict[str, Any]) -> Path:

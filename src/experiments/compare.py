@@ -15,18 +15,20 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from urllib.parse import urlparse
 
 import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from experiments import cli, schema
 from experiments.models import CHAMPION
 from experiments.schema import compose_config
 from experiments.sweep import PARENT_TAG
-from experiments.tracking import check_reachable
-from handrec.errors import HandrecError
+from experiments.tracking import check_reachable, sqlite_file
+from handrec.errors import HandrecError, first_line
 
 METRICS = ("best_val_accuracy", "test_accuracy", "test_macro_f1")
 
@@ -38,6 +40,7 @@ class CompareError(HandrecError):
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     tracking = tracking_config(args.overrides)
+    require_store(tracking.uri)
     check_reachable(tracking.uri)
     mlflow.set_tracking_uri(tracking.uri)
     runs = select_runs(args.experiment or tracking.experiment, args.sweep, args.filter)
@@ -76,16 +79,23 @@ def tracking_config(overrides: Sequence[str]) -> schema.TrackingConfig:
 
 def select_runs(experiment: str, sweep: str | None = None, filter_string: str = "") -> pd.DataFrame:
     """The runs of an experiment, or of one parent run, that match the filter; parents left out."""
+    query = filter_string
     if sweep:
-        experiment_ids = [MlflowClient().get_run(sweep).info.experiment_id]
+        experiment_ids = [sweep_experiment(sweep)]
         parent = f"tags.mlflow.parentRunId = '{sweep}'"
-        filter_string = f"{parent} and {filter_string}" if filter_string else parent
+        query = f"{parent} and {filter_string}" if filter_string else parent
     else:
         found = MlflowClient().get_experiment_by_name(experiment)
         if found is None:
             raise CompareError(f"no experiment {experiment!r} in {mlflow.get_tracking_uri()}")
         experiment_ids = [found.experiment_id]
-    runs = mlflow.search_runs(experiment_ids, filter_string=filter_string)
+    try:
+        runs = mlflow.search_runs(experiment_ids, filter_string=query)
+    except MlflowException as err:
+        raise CompareError(
+            f"--filter {filter_string!r} is not an MLflow search filter ({first_line(err)}): "
+            "e.g. --filter \"params.model.filters = '64' and metrics.test_accuracy > 0.9\""
+        ) from None
     if f"tags.{PARENT_TAG}" in runs:
         runs = runs[runs[f"tags.{PARENT_TAG}"] != "parent"]
     if runs.empty:
@@ -93,6 +103,27 @@ def select_runs(experiment: str, sweep: str | None = None, filter_string: str = 
             f"no runs match (experiment {experiment!r}, sweep {sweep}, filter {filter_string!r})"
         )
     return runs
+
+
+def sweep_experiment(sweep: str) -> str:
+    """The experiment of the parent run `sweep`; one line when the store has no such run."""
+    try:
+        return MlflowClient().get_run(sweep).info.experiment_id
+    except MlflowException:
+        raise CompareError(
+            f"--sweep {sweep}: no such run in {mlflow.get_tracking_uri()}: give the parent run "
+            "id a sweep, search or repeat printed (or see the runs: python -m experiments.compare)"
+        ) from None
+
+
+def require_store(uri: str) -> None:
+    """A sqlite store must exist to be compared: opening a mistyped path would create one."""
+    database = sqlite_file(uri) if urlparse(uri).scheme == "sqlite" else None
+    if database is not None and not database.is_file():
+        raise CompareError(
+            f"tracking.uri={uri}: no tracking store at {database}: check the path (runs are "
+            "recorded where their tracking.uri pointed)"
+        )
 
 
 def runs_table(runs: pd.DataFrame) -> pd.DataFrame:

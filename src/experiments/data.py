@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--prune-cache", type=float, metavar="DAYS", help="delete entries unused for DAYS days"
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # overrides before or after the options
     if args.prune_cache is not None:
         for entry in cache.prune(unused_days=args.prune_cache):
             print(f"deleted {entry.path.name} ({entry.size / 1e6:.1f} MB)")

@@ -9,28 +9,31 @@ from __future__ import annotations
 
 import gc
 import logging
-import shutil
 from collections.abc import Sequence
+from typing import Any
 
 import keras
 import mlflow
 from omegaconf import DictConfig, OmegaConf
 
-from experiments import schema
-from experiments.checkpoints import checkpoint_folder, claim, interrupted_run
+from experiments import preflight, schema
+from experiments.checkpoints import checkpoint_folder
 from experiments.data import load_data
+from experiments.lifecycle import Start, TrainingRun, training_run
 from experiments.tracking import (
     EpochLogger,
+    ResumedAt,
     connect,
     flatten,
     git_commit,
+    last_logged_epoch,
+    log_missing_params,
     log_model,
     logged_history,
     run_url,
-    tracked_run,
 )
 from handrec.data.split import split
-from handrec.evaluation import evaluate
+from handrec.evaluation import Evaluation, evaluate
 from handrec.models import build_model, flops
 from handrec.plots import confusion_figure, learning_curves_figure
 from handrec.training import configure_threads, strategy_scope
@@ -56,75 +59,95 @@ def run(
             "other settings (start a new process, e.g. a joblib launcher job)",
             settings.train.threads,
         )
+    preflight.check(settings)
     experiment_id = connect(settings.tracking)
     clear_keras()
     keras.utils.set_random_seed(settings.seed)
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    checkpoint = checkpoint_folder(settings.checkpoints, resolved)
-    if not settings.train.resume:
-        shutil.rmtree(checkpoint, ignore_errors=True)
-    resume_id = interrupted_run(checkpoint)
-    tags = {
-        "git_commit": git_commit(),
-        "data.source": settings.data.name,
-        "model": settings.model.name,
-    }
-    with tracked_run(experiment_id, run_name, tags, parent_run_id, resume_id) as active:
-        claim(checkpoint, active.info.run_id)
-        if resume_id is None:
-            mlflow.log_params(flatten(resolved))
-            mlflow.log_text(OmegaConf.to_yaml(resolved), "config.yaml")
-
-        data = load_data(settings.data, settings.classes)
-        mlflow.set_tag("data.fingerprint", data.fingerprint())
-        parts = split(data, settings.data.split)
-
-        with strategy_scope(settings.train.distribute, settings.train.precision):
-            model = build_model(settings.model, len(data.labels))
-        if resume_id is None:
-            mlflow.log_params(
-                {f"data.n_{name}": len(getattr(parts, name)) for name in ("train", "val", "test")}
-                | {"model.parameters": model.count_params(), "model.flops": flops(model)}
-            )
-        epochs = fit(
-            model,
-            parts.train,
-            parts.val,
-            settings.train,
-            settings.seed,
-            callbacks=[EpochLogger(), *callbacks],
-            checkpoint_dir=checkpoint,
-            class_weight=(
-                balanced_class_weights(parts.train)
-                if settings.data.balance == "class_weight"
-                else None
-            ),
-        ).epochs
-        history = logged_history(
-            active.info.run_id, ("loss", "accuracy", "val_loss", "val_accuracy")
-        )
-        if resume_id is not None:  # no epoch runs when the interrupted fit had already ended
-            first = epochs[0] if epochs else len(history["val_accuracy"]) + 1
-            mlflow.set_tag("resumed_at_epoch", str(first))
-
-        result = evaluate(model, parts.test)
-        model_id = log_model(model, data.labels.classes, parts.test.x[:2])
-        mlflow.log_metrics(result.metrics(), model_id=model_id)
-        mlflow.log_text(result.report, "classification_report.txt")
-        mlflow.log_figure(
-            confusion_figure(result.confusion, data.labels.classes), "confusion_matrix.png"
-        )
-        mlflow.log_figure(learning_curves_figure(history), "learning_curves.png")
+    start = Start(
+        experiment_id,
+        run_name,
+        {
+            "git_commit": git_commit(),
+            "data.source": settings.data.name,
+            "model": settings.model.name,
+        },
+        checkpoint_folder(settings.checkpoints, resolved),
+        settings.train.epochs,
+        parent_run_id,
+        resume=settings.train.resume,
+        resume_orphan=settings.train.resume_orphan,
+    )
+    with training_run(start) as tracked:
+        result, history = train_and_record(tracked, settings, resolved, callbacks)
 
     best_val = max(history["val_accuracy"])
-    run_id = active.info.run_id
+    url = run_url(settings.tracking.uri, experiment_id, tracked.run_id)
     print(
         f"\ntest accuracy {result.accuracy:.4f} · macro-F1 {result.macro_f1:.4f} · "
         f"best val accuracy {best_val:.4f}\n"
-        f"run {run_id} in experiment {settings.tracking.experiment!r}\n"
-        f"see it: make ui, then open {run_url(settings.tracking.uri, experiment_id, run_id)}"
+        f"run {tracked.run_id} in experiment {settings.tracking.experiment!r}\n"
+        f"see it: make ui, then open {url}"
     )
     return best_val
+
+
+def train_and_record(
+    tracked: TrainingRun,
+    settings: schema.Config,
+    resolved: dict[str, Any],
+    callbacks: Sequence[keras.callbacks.Callback],
+) -> tuple[Evaluation, dict[str, list[float]]]:
+    """Inside the run: params, data, training, then the results, each recorded once even when
+    an earlier attempt of the run got part of the way."""
+    log_missing_params(tracked.run_id, flatten(resolved))
+    mlflow.log_text(OmegaConf.to_yaml(resolved), "config.yaml")
+
+    data = load_data(settings.data, settings.classes)
+    mlflow.set_tag("data.fingerprint", data.fingerprint())
+    parts = split(data, settings.data.split)
+
+    with strategy_scope(settings.train.distribute, settings.train.precision):
+        model = build_model(settings.model, len(data.labels))
+    log_missing_params(
+        tracked.run_id,
+        {f"data.n_{name}": len(getattr(parts, name)) for name in ("train", "val", "test")}
+        | {"model.parameters": model.count_params(), "model.flops": flops(model)},
+    )
+    logged = last_logged_epoch(tracked.run_id) if tracked.resumed else 0
+    fit(
+        model,
+        parts.train,
+        parts.val,
+        settings.train,
+        settings.seed,
+        callbacks=[EpochLogger(after=logged), ResumedAt(), *callbacks],
+        checkpoint_dir=tracked.folder,
+        class_weight=(
+            balanced_class_weights(parts.train) if settings.data.balance == "class_weight" else None
+        ),
+    )
+    history = logged_history(tracked.run_id, ("loss", "accuracy", "val_loss", "val_accuracy"))
+
+    result = evaluate(model, parts.test)
+    model_id = tracked.once(
+        "model", lambda: log_model(model, data.labels.classes, parts.test.x[:2])
+    )
+    tracked.once("test_metrics", lambda: mlflow.log_metrics(result.metrics(), model_id=model_id))
+    tracked.once("report", lambda: mlflow.log_text(result.report, "classification_report.txt"))
+    tracked.once(
+        "figures",
+        lambda: log_figures(
+            confusion_figure(result.confusion, data.labels.classes),
+            learning_curves_figure(history),
+        ),
+    )
+    return result, history
+
+
+def log_figures(confusion: Any, curves: Any) -> None:
+    mlflow.log_figure(confusion, "confusion_matrix.png")
+    mlflow.log_figure(curves, "learning_curves.png")
 
 
 def clear_keras() -> None:

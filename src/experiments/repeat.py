@@ -23,8 +23,9 @@ from experiments import cli, schema
 from experiments.cli import EXIT_OK, EXIT_SOME_FAILED
 from experiments.compare import METRICS, runs_table, select_runs
 from experiments.job import run
+from experiments.lifecycle import ending_parent
 from experiments.schema import compose_config
-from experiments.sweep import ParentRun, ending_on_error
+from experiments.sweep import ParentRun
 from experiments.tracking import connect
 from handrec.errors import ConfigError
 
@@ -74,11 +75,11 @@ def repeat(overrides: Sequence[str], seeds: Sequence[int]) -> tuple[ParentRun, p
     base = schema.settings(compose_config(overrides))
     plan = variants(seeds, base.data.split.folds)
     name = f"repeat {len(plan)}x" + (f": {' '.join(overrides)}" if overrides else "")
-    parent = ParentRun.open(connect(base.tracking), name, {"overrides": " ".join(overrides)})
-    with ending_on_error(parent):
+    experiment_id = connect(base.tracking)
+    parent = ParentRun.open(experiment_id, name, {"overrides": " ".join(overrides)})
+    with ending_parent(parent, experiment_id):
         failed = sum(not run_variant(overrides, variant, parent) for variant in plan)
         stats = statistics(parent)
-        parent.close(parent.children_status())
     return parent, stats, failed
 
 

@@ -17,7 +17,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from experiments import cli, schema
+from experiments import cli, parents, schema
 from handrec.errors import HandrecError, first_line
 
 schema.register()
@@ -44,5 +44,11 @@ def job_name() -> str:
     return ",".join(overrides) or "default"
 
 
+def entry() -> None:
+    """`main`, with the sweep parents it opens ended however it ends."""
+    with parents.closing_parents():
+        main()
+
+
 if __name__ == "__main__":
-    cli.cli(main)
+    cli.cli(entry)

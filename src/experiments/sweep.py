@@ -8,12 +8,10 @@ parent, and their share of the cores, in environment variables that their own co
 
 from __future__ import annotations
 
-import atexit
 import importlib.util
 import os
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +21,11 @@ from hydra.experimental.callback import Callback
 from mlflow.entities import Run
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.lifecycle import PARENT_TAG, close_parent, hold_open, process_tags
 from experiments.schema import TrackingConfig
 from experiments.tracking import PARENT_RUN_ENV, connect
 from handrec.errors import HandrecError
 
-PARENT_TAG = "handrec.sweep"
 # Hydra launcher plugins that are optional extras of this project: plugin package → extra.
 OPTIONAL_LAUNCHERS = {"hydra_plugins.hydra_ray_launcher": "ray"}
 THREAD_ENV = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
@@ -46,14 +44,17 @@ class ParentRun:
     @classmethod
     def open(cls, experiment_id: str, name: str, tags: Mapping[str, str]) -> ParentRun:
         run = mlflow.MlflowClient().create_run(
-            experiment_id, run_name=name, tags={PARENT_TAG: "parent", **tags}
+            experiment_id, run_name=name, tags={PARENT_TAG: "parent", **tags, **process_tags()}
         )
         return cls(run.info.run_id)
 
     @classmethod
     def reopen(cls, run_id: str) -> ParentRun:
         """The parent of an earlier, interrupted invocation, running again."""
-        mlflow.MlflowClient().update_run(run_id, status="RUNNING")
+        client = mlflow.MlflowClient()
+        client.update_run(run_id, status="RUNNING")
+        for key, value in process_tags().items():
+            client.set_tag(run_id, key, value)
         return cls(run_id)
 
     def children(self) -> list[Run]:
@@ -79,27 +80,14 @@ class ParentRun:
         client.set_terminated(self.run_id, status)
 
 
-@contextmanager
-def ending_on_error(parent: ParentRun) -> Iterator[ParentRun]:
-    """For drivers: the parent ends KILLED on Ctrl-C and FAILED on an error, as a run does."""
-    try:
-        yield parent
-    except KeyboardInterrupt:
-        parent.close("KILLED")
-        raise
-    except BaseException as err:
-        message = str(err).splitlines()[0] if str(err) else ""
-        mlflow.MlflowClient().set_tag(parent.run_id, "error", f"{type(err).__name__}: {message}")
-        parent.close("FAILED")
-        raise
-
-
 class SweepParentRun(Callback):
     """Prepares a --multirun sweep: checks its launcher, shares the cores among parallel jobs,
     and opens the parent run before the first job and closes it after the last. Jobs get the
     parent's id and their threads in their own config (`set_in_jobs`).
 
-    The parent ends FAILED when a child failed, KILLED when the sweep was cut off.
+    The parent ends as `lifecycle.ending_parent` ends it: FAILED when a child failed, KILLED
+    when the sweep was interrupted. Hydra tells a callback when a sweep ends, not when it is cut
+    off: `parents.closing_parents` around the entrypoint ends a parent left open.
     """
 
     def __init__(self) -> None:
@@ -113,23 +101,22 @@ class SweepParentRun(Callback):
         threads = share_cores(config.hydra.launcher)
         tracking = TrackingConfig(**OmegaConf.to_container(config.tracking, resolve=True))
         sweep_dir = os.path.basename(str(config.hydra.sweep.dir))
+        experiment_id = connect(tracking)
         self.parent = ParentRun.open(
-            connect(tracking),
+            experiment_id,
             f"sweep {sweep_dir}",
             {"overrides": " ".join(config.hydra.overrides.task)},
         )
+        hold_open(self.parent, experiment_id)
         set_in_jobs(config, {**threads, PARENT_RUN_ENV: self.parent.run_id})
-        atexit.register(self.close)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         self.close()
 
     def close(self) -> None:
-        """Idempotent: runs at the sweep's end, or at exit when a job error ended it early."""
-        if self.parent is None:
-            return
-        self.parent.close(self.parent.children_status())
-        self.parent = None
+        """Ends the parent by its children; idempotent."""
+        if self.parent is not None:
+            close_parent(self.parent.run_id)
 
 
 def require_launcher(launcher: DictConfig, choice: str) -> None:

@@ -1,12 +1,12 @@
-"""Everything MLflow: the store, the one run lifecycle, and what a run records."""
+"""Everything MLflow: the store, and what a run records (how runs live: lifecycle.py)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -67,7 +67,7 @@ def check_reachable(uri: str) -> None:
                 "server or set tracking.uri to a reachable store"
             ) from err
     elif scheme == "sqlite":
-        database = _sqlite_file(uri)
+        database = sqlite_file(uri)
         if database is not None:
             database.parent.mkdir(parents=True, exist_ok=True)
     elif scheme not in ("file", "databricks", "postgresql", "mysql", "mssql", ""):
@@ -84,13 +84,13 @@ def _first_use_lock(uri: str) -> AbstractContextManager:
     file otherwise race ("table ... already exists", "duplicate column"). Once the tables
     exist, MLflow's busy timeout (20 s) makes concurrent writers wait their turn.
     """
-    database = _sqlite_file(uri) if urlparse(uri).scheme == "sqlite" else None
+    database = sqlite_file(uri) if urlparse(uri).scheme == "sqlite" else None
     if database is None:
         return nullcontext()
     return FileLock(f"{database}.lock", timeout=_FIRST_USE_TIMEOUT_S)
 
 
-def _sqlite_file(uri: str) -> Path | None:
+def sqlite_file(uri: str) -> Path | None:
     """The database file of a sqlite URI; None for an in-memory database."""
     database = make_url(uri).database
     return None if database in (None, "", ":memory:") else Path(database)
@@ -102,47 +102,57 @@ def _artifact_location(tracking: TrackingConfig) -> str | None:
     return (Path(tracking.artifact_root) / tracking.experiment).resolve().as_uri()
 
 
-@contextmanager
-def tracked_run(
-    experiment_id: str,
-    run_name: str,
-    tags: Mapping[str, str],
-    parent_run_id: str | None = None,
-    resume_run_id: str | None = None,
-) -> Iterator[mlflow.ActiveRun]:
-    """The one run lifecycle: FINISHED on success, KILLED on Ctrl-C, FAILED on any error.
-
-    Whatever was logged before a failure stays; the error's first line becomes a tag. With
-    `resume_run_id`, an earlier (killed or failed) run is reopened instead of a new one started.
-    """
-    if resume_run_id is not None:
-        run = mlflow.start_run(run_id=resume_run_id)
-    else:
-        run = mlflow.start_run(
-            experiment_id=experiment_id,
-            run_name=run_name,
-            tags=dict(tags),
-            parent_run_id=parent_run_id,
-        )
-    try:
-        yield run
-    except KeyboardInterrupt:
-        mlflow.end_run("KILLED")
-        raise
-    except BaseException as err:
-        mlflow.set_tag(
-            "error", f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
-        )
-        mlflow.end_run("FAILED")
-        raise
-    mlflow.end_run("FINISHED")
-
-
 class EpochLogger(keras.callbacks.Callback):
-    """Sends every epoch's metrics to the active MLflow run as they happen."""
+    """Sends every epoch's metrics to the active MLflow run as they happen.
+
+    Epochs up to `after` are in the run already: a process killed between logging an epoch
+    and backing it up repeats that epoch when resumed, and its step stays logged once.
+    """
+
+    def __init__(self, after: int = 0) -> None:
+        super().__init__()
+        self.after = after
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        mlflow.log_metrics({k: float(v) for k, v in (logs or {}).items()}, step=epoch + 1)
+        if epoch + 1 > self.after:
+            mlflow.log_metrics({k: float(v) for k, v in (logs or {}).items()}, step=epoch + 1)
+
+
+class ResumedAt(keras.callbacks.Callback):
+    """Tags a resumed run `resumed_at_epoch=N` as its first epoch N > 1 begins: before any
+    later kill could lose it, and not at all when no epoch was left to run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first = True
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if self.first and epoch > 0:
+            mlflow.set_tag("resumed_at_epoch", str(epoch + 1))
+        self.first = False
+
+
+def last_logged_epoch(run_id: str) -> int:
+    """The highest step of any metric of the run: its last epoch logged (0: none)."""
+    client = mlflow.MlflowClient()
+    return max(
+        (
+            metric.step
+            for key in client.get_run(run_id).data.metrics
+            for metric in client.get_metric_history(run_id, key)
+        ),
+        default=0,
+    )
+
+
+def log_missing_params(run_id: str, params: Mapping[str, Any]) -> None:
+    """Logs the params the run lacks: a resumed run gets what its earlier attempt did not log
+    (it may have failed before), and keeps those it did (MLflow refuses a changed value, and
+    settings such as train.epochs may change on resumption)."""
+    logged = mlflow.MlflowClient().get_run(run_id).data.params
+    missing = {key: value for key, value in params.items() if key not in logged}
+    if missing:
+        mlflow.log_params(missing)
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -8,6 +8,7 @@ label order). `save_model` writes both; `Predictor.load` reads both.
 from __future__ import annotations
 
 import copy
+import json
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -146,6 +147,11 @@ def load_model(path: Path) -> keras.Model:
         raise ModelError(f"cannot load model {path}: the file is corrupt (not a zip archive)")
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except json.JSONDecodeError as error:
+        raise ModelError(
+            f"cannot load model {path}: its config.json is not valid JSON ({error.msg} at line "
+            f"{error.lineno}): the file is corrupt, save or download it again"
+        ) from None
     except Exception as error:  # Keras raises many types for a corrupt zip; all mean the same.
         raise ModelError(f"cannot load model {path}: {first_line(error)}") from None
 

@@ -12,6 +12,7 @@ model sees the same kind of input in training and in use. The steps:
 from __future__ import annotations
 
 import io
+import warnings
 
 import cv2
 import numpy as np
@@ -62,9 +63,12 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     if not data:
         raise ImageError("empty image file: there are no bytes to decode")
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            _check_size(image.size, max_pixels)
-            return to_gray(_pixels(ImageOps.exif_transpose(image)))
+        with warnings.catch_warnings():
+            # Pillow warns of images past its own limit; here `max_pixels` is the limit.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                _check_size(image.size, max_pixels)
+                return to_gray(_pixels(ImageOps.exif_transpose(image)))
     except Image.DecompressionBombError as error:  # Pillow's hard stop, ~179 megapixels
         raise ImageTooLargeError(f"image too large: {error}") from None
     except UnidentifiedImageError:

@@ -23,8 +23,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from optuna.trial import TrialState
 
 from experiments import cli, schema
+from experiments.lifecycle import ending_parent
 from experiments.schema import compose_config
-from experiments.sweep import ending_on_error
 from experiments.tracking import connect
 from experiments.tune.space import GROUP, as_override, check_space
 from experiments.tune.study import (
@@ -47,7 +47,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         study = tune(compose_search(preset, search_overrides), overrides)
     except (KeyboardInterrupt, cli.Interrupted) as stop:
         cut = cli.interruption(stop)
-        again = f"{cut.message}: run the same command again to continue the study"
+        where = cut.message.split(":")[0]  # "interrupted after epoch 2 of 5"
+        again = f"{where}: run the same command again to continue the study"
         raise cli.interruption(cut, again) from None
     print(summary(study))
 
@@ -59,11 +60,11 @@ def tune(search: SearchSpec, overrides: Sequence[str]) -> optuna.Study:
     experiment_id = connect(schema.settings(base).tracking)
     study = open_study(search, overrides)
     parent = study_parent(study, experiment_id, overrides)
-    with ending_on_error(parent):
+    with ending_parent(parent, experiment_id) as end:
         budgets = run_workers(search, overrides, parent.run_id)
-    complete = study.get_trials(states=(TrialState.COMPLETE,))
-    exceeded = any(budget.exceeded for budget in budgets)
-    parent.close("FAILED" if exceeded or not complete else "FINISHED")
+        complete = study.get_trials(states=(TrialState.COMPLETE,))
+        exceeded = any(budget.exceeded for budget in budgets)
+        end.status = "FAILED" if exceeded or not complete else "FINISHED"
     if exceeded:
         raise SearchError(
             f"stopped after {sum(b.count for b in budgets)} failed trials ({GROUP}.max_failures="

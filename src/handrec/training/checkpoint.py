@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from handrec.errors import HandrecError, first_line
+from handrec.signals import signals_deferred
 
 WEIGHTS = "latest.weights.h5"  # BackupAndRestore's files: weights with optimizer state,
 PROGRESS = "training_metadata.json"  # and the number of completed epochs
@@ -60,6 +61,10 @@ class Backup(keras.callbacks.BackupAndRestore):
     """Keras' backup after every epoch, plus the state of `remembering` in one file replaced
     atomically beside it; restores that state when the fit begins.
 
+    The folder outlives the fit: whoever records the trained model removes it once that is
+    done, so that a failure after the last epoch loses nothing. Ctrl-C and SIGTERM wait while
+    an epoch's backup is written.
+
     Put it after the remembering callbacks: it then restores them after they reset themselves
     in on_train_begin, and saves them after they have seen the epoch's metrics.
     """
@@ -70,7 +75,7 @@ class Backup(keras.callbacks.BackupAndRestore):
         remembering: Mapping[str, keras.callbacks.Callback],
         resumed: Resumed,
     ) -> None:
-        super().__init__(str(folder))
+        super().__init__(str(folder), delete_checkpoint=False)
         self.folder = folder
         self.remembering = dict(remembering)
         self.resumed = resumed
@@ -82,8 +87,17 @@ class Backup(keras.callbacks.BackupAndRestore):
                 setattr(self.remembering[name], key, value)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        super().on_epoch_end(epoch, logs)
-        _save_state(self.folder / STATE, epoch + 1, self.remembering)
+        with signals_deferred():
+            super().on_epoch_end(epoch, logs)
+            _save_state(self.folder / STATE, epoch + 1, self.remembering)
+
+
+def completed_epochs(folder: Path) -> int:
+    """How many epochs the backup in `folder` holds; 0 without a readable one."""
+    try:
+        return int(_json(folder / PROGRESS)["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
 
 
 def resume(
@@ -110,8 +124,11 @@ def resume(
             f"{_describe(identity)}: resume with the same settings, or use another folder"
         )
     epochs = _read(folder / PROGRESS, lambda path: int(_json(path)["epoch"]))
-    state_epochs, state = _read(folder / STATE, _load_state)
-    if state_epochs != epochs:
+    # Without remembering callbacks there is no state to restore: a process killed between
+    # Keras' backup and the state file beside it leaves nothing to refuse.
+    stateless = not remembering and not (folder / STATE).exists()
+    state_epochs, state = (epochs, {}) if stateless else _read(folder / STATE, _load_state)
+    if state_epochs != epochs and (remembering or state):
         raise CheckpointError(
             f"checkpoint file {folder / STATE} is of epoch {state_epochs}, the backup beside "
             f"it of epoch {epochs} (interrupted while saving): delete the folder {folder} to "

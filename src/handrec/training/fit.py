@@ -48,10 +48,12 @@ def fit(
     With `checkpoint_dir`, each epoch is backed up there (with the state of early stopping and
     the plateau schedule) and a later call with the same folder and settings resumes after the
     last completed epoch, stopping, lowering the rate and reaching the same weights as an
-    uninterrupted fit; the folder is removed when the fit completes. With
+    uninterrupted fit. The folder stays after the fit (remove it once the model is recorded);
+    a fit of a folder whose backup has every epoch runs none. With
     `spec.distribute=mirrored` or a mixed precision, build `model` inside
-    `strategy_scope(spec.distribute, spec.precision)`. `callbacks` run last, so they see every
-    metric of the epoch.
+    `strategy_scope(spec.distribute, spec.precision)`. `callbacks` see every metric of the
+    epoch, and run before the epoch's backup is written: a process killed between the two
+    repeats the epoch when resumed, and never skips one.
     """
     if spec.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -84,7 +86,7 @@ def fit(
         epochs=last,
         initial_epoch=first,
         steps_per_epoch=steps,
-        callbacks=[*_callbacks(spec, remembering, checkpoint_dir, resumed), *callbacks],
+        callbacks=_callbacks(spec, remembering, callbacks, checkpoint_dir, resumed),
         verbose=(1 if sys.stdout.isatty() else 2) if spec.verbose is None else spec.verbose,
         shuffle=False,  # the pipeline shuffles
         class_weight=dict(class_weight) if class_weight else None,
@@ -126,6 +128,7 @@ def _remembering(spec: TrainSpec) -> dict[str, keras.callbacks.Callback]:
 def _callbacks(
     spec: TrainSpec,
     remembering: dict[str, keras.callbacks.Callback],
+    callbacks: Sequence[keras.callbacks.Callback],
     checkpoint_dir: Path | None,
     resumed: Resumed,
 ) -> list[keras.callbacks.Callback]:
@@ -134,6 +137,7 @@ def _callbacks(
         StopOnNaN(spec.learning_rate),
         EpochSeeds(),
         *remembering.values(),
+        *callbacks,
     ]
     if checkpoint_dir is not None:
         chosen.append(Backup(checkpoint_dir, remembering, resumed))

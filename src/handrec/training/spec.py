@@ -130,6 +130,8 @@ class TrainSpec:
     precision: str = "float32"  # or mixed_float16, mixed_bfloat16
     verbose: int | None = None  # None: a progress bar on a terminal, a line per epoch otherwise
     resume: bool = True  # continue an interrupted fit of the same settings from its checkpoint
+    # a checkpoint whose tracked run is gone (deleted): True continues its weights in a new run
+    resume_orphan: bool = False
 
     def __post_init__(self) -> None:
         require(self.epochs >= 1, f"train.epochs must be >= 1, got {self.epochs}")

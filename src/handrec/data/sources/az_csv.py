@@ -42,6 +42,7 @@ MAX_HEADER = 1 << 16
 PIECE_BYTES = 8 << 20
 """Text parsed per task: measured fastest here, and small enough to keep memory lean."""
 WORKERS = min(8, os.cpu_count() or 1)
+BOM = b"\xef\xbb\xbf"  # what some editors put before the first line of a UTF-8 file
 NEWLINE, RETURN, COMMA, SPACE = ord("\n"), ord("\r"), ord(","), ord(" ")
 """A blank line's end becomes a space, which `np.fromstring` skips before a number."""
 _FORMAT = "expected 785 plain integers a line: a label 0–25 (A–Z), then 784 pixels 0–255"
@@ -87,7 +88,7 @@ def _parse(path: Path) -> tuple[np.ndarray, np.ndarray]:
     is done, so memory stays near the size of the result.
     """
     with _open(path) as (stream, size), ThreadPoolExecutor(WORKERS) as pool:
-        first = stream.readline(MAX_HEADER)
+        first = stream.readline(MAX_HEADER).removeprefix(BOM)
         header = _is_header(first, path)
         rows = _Rows(size // (2 * COLUMNS) + 1, lines_before=int(header))
         pending: deque[Future[_Piece]] = deque()
@@ -160,6 +161,13 @@ def _is_header(first: bytes, path: Path) -> bool:
     """A first line that is not all integers is a header (the Kaggle file has none)."""
     if not first:
         raise DataError(f"{path} is empty: download it again")
+    if not first.strip():
+        return False  # blank lines are skipped wherever they are
+    if not _is_text(first):
+        raise DataError(
+            f"{path}: line 1 is not text but binary data: it is no CSV (or it is corrupt: "
+            "download it again)"
+        )
     cells = first.split(b",")
     if all(cell.strip().isdigit() for cell in cells):
         return False
@@ -167,6 +175,13 @@ def _is_header(first: bytes, path: Path) -> bool:
         raise DataError(f"{path}: line 1 (a header) has {len(cells)} columns; {_FORMAT}")
     log.info("%s: line 1 is not all integers, so it is read as a header", path)
     return True
+
+
+def _is_text(line: bytes) -> bool:
+    try:
+        return line.decode("utf-8").rstrip("\r\n").isprintable()
+    except UnicodeDecodeError:
+        return False
 
 
 def _pieces(stream: BinaryIO, start: bytes) -> Iterator[tuple[bytes, bytes, int]]:
