@@ -173,8 +173,25 @@ def test_a_bad_value_fails_in_one_line_before_any_run(tmp_path):
 
 def test_an_unknown_option_lists_the_valid_choices(tmp_path):
     done = run_entrypoint(tmp_path, "model=nope", *store_args(tmp_path))
-    assert done.returncode != 0
-    assert "Available options in 'model'" in done.stderr
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: In 'config': Could not find 'model/nope' "
+        "(Available options in 'model': cnn resnet seed_cnn)"
+    )
+
+
+def test_a_misspelt_key_is_one_line_naming_the_key_and_exit_2(tmp_path):
+    done = run_entrypoint(tmp_path, "model.filtrs=3", *store_args(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "Key 'filtrs' not in 'SeedCnnParams'" in done.stderr
+
+
+def test_help_is_hydras_template_with_the_composed_config(tmp_path):
+    done = run_entrypoint(tmp_path, "--help", "model=cnn")
+    assert done.returncode == 0
+    assert "model: cnn, resnet, seed_cnn" in done.stdout
+    assert "model:\n  name: cnn" in done.stdout
 
 
 def test_a_run_uri_resolves_to_a_loadable_keras_model(single):

@@ -10,16 +10,19 @@ The config is checked before anything else (a typo or a value out of range is on
 from __future__ import annotations
 
 import os
+import string
 import sys
+from collections.abc import Sequence
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from experiments import cli, parents, schema
 from handrec.errors import HandrecError, first_line
 
+HELP_FLAGS = {"--help", "-h"}
 schema.register()
 
 
@@ -50,5 +53,51 @@ def entry() -> None:
         main()
 
 
+def entrypoint() -> None:
+    """Hydra's main; but a command line of overrides only is composed and checked first, so
+    that every config error (Hydra's own too: a misspelt key, an unknown choice) is one line
+    and exit 2, and `--help [overrides]` is answered without Hydra's slow listing of groups."""
+    argv = sys.argv[1:]
+    flags = {a for a in argv if a.startswith("-")}
+    overrides = [a for a in argv if not a.startswith("-")]
+    if flags and flags <= HELP_FLAGS:
+        print(help_text(overrides))
+    else:
+        if not flags:
+            check(overrides)
+        entry()
+
+
+def composed(overrides: Sequence[str]) -> tuple[DictConfig, str]:
+    """The config as Hydra composes it for these overrides, and its help template."""
+    try:
+        cfg = schema.compose_config(overrides, with_hydra=True)
+        template = cfg.hydra.help.template
+    except schema.CONFIG_ERRORS as err:
+        raise schema.as_config_error(err) from None
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg, template
+
+
+def check(overrides: Sequence[str]) -> None:
+    """Raises ConfigError, in one line, for a config that does not compose or check."""
+    cfg, _ = composed(overrides)
+    try:
+        schema.settings(cfg)
+    except schema.CONFIG_ERRORS as err:
+        raise schema.as_config_error(err) from None
+
+
+def help_text(overrides: Sequence[str]) -> str:
+    """What Hydra's --help prints: the template of conf/config.yaml with the composed config.
+
+    Hydra's own first lists every group of its ConfigStore, for template variables this
+    template does not use: 0.7 s of a 1.5 s start on 2 cores.
+    """
+    cfg, template = composed(overrides)
+    return string.Template(template).substitute(CONFIG=OmegaConf.to_yaml(cfg))
+
+
 if __name__ == "__main__":
-    cli.cli(entry)
+    cli.cli(entrypoint)

@@ -20,7 +20,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from handrec.data.sources import SOURCES
 from handrec.data.split import SplitSpec
-from handrec.errors import require
+from handrec.errors import ConfigError, first_line, require
 from handrec.labels import DIGITS, UPPERCASE
 from handrec.models.params import PARAMS
 from handrec.training.spec import TrainSpec
@@ -105,12 +105,25 @@ def config_groups() -> str:
     )
 
 
-def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
+def compose_config(overrides: Sequence[str] = (), with_hydra: bool = False) -> DictConfig:
     """The run config exactly as `python -m experiments.run <overrides>` composes it, for
-    the tools that need it without Hydra's entrypoint (sweep drivers, the UI, the data CLI)."""
+    the tools that need it without Hydra's entrypoint (sweep drivers, the UI, the data CLI);
+    `with_hydra` keeps Hydra's own settings under `hydra`."""
     register()
     with initialize_config_dir(str(PROJECT_ROOT / "conf"), version_base="1.3"):
-        return compose("config", overrides=list(overrides))
+        return compose("config", overrides=list(overrides), return_hydra_config=with_hydra)
+
+
+def as_config_error(error: BaseException) -> ConfigError:
+    """Hydra's or OmegaConf's error about a config as one line: what was wrong, why (the
+    error it arose from) and, in brackets, the rest (the available options); not Hydra's
+    config search path."""
+    text = str(error).split("Config search path")[0]
+    lines = [line.strip() for line in text.splitlines() if line.strip()] or [type(error).__name__]
+    if isinstance(error.__cause__, OmegaConfBaseException):
+        lines[0] = f"{lines[0].rstrip('.')}: {first_line(error.__cause__)}"
+    rest = f" ({' '.join(lines[1:])})" if len(lines) > 1 else ""
+    return ConfigError(lines[0] + rest)
 
 
 def settings(cfg: DictConfig) -> Config:
