@@ -21,6 +21,7 @@ from hydra.experimental.callback import Callback
 from mlflow.entities import Run
 from omegaconf import DictConfig, OmegaConf
 
+from experiments import cli
 from experiments.lifecycle import PARENT_TAG, close_parent, hold_open, process_tags
 from experiments.schema import TrackingConfig
 from experiments.tracking import PARENT_RUN_ENV, connect
@@ -97,7 +98,8 @@ class SweepParentRun(Callback):
         try:
             require_launcher(config.hydra.launcher, config.hydra.runtime.choices["hydra/launcher"])
         except LauncherMissing as err:
-            sys.exit(f"error: {err}")  # Hydra turns a callback's exceptions into warnings
+            print(f"error: {err}", file=sys.stderr)  # Hydra turns a callback's exceptions
+            sys.exit(cli.EXIT_USAGE)  # into warnings
         threads = share_cores(config.hydra.launcher)
         tracking = TrackingConfig(**OmegaConf.to_container(config.tracking, resolve=True))
         sweep_dir = os.path.basename(str(config.hydra.sweep.dir))

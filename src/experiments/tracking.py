@@ -22,7 +22,7 @@ from mlflow.models import infer_signature
 from sqlalchemy.engine import make_url
 
 from experiments.schema import PROJECT_ROOT, TrackingConfig
-from handrec.errors import HandrecError
+from handrec.errors import HandrecError, first_line
 
 PARENT_RUN_ENV = "HANDREC_PARENT_RUN_ID"
 _FIRST_USE_TIMEOUT_S = 300  # creating the tables takes seconds; this is a stuck lock
@@ -52,7 +52,7 @@ def connect(tracking: TrackingConfig) -> str:
             return client.get_experiment_by_name(tracking.experiment).experiment_id
         raise TrackingError(
             f"tracking store {tracking.uri} refused experiment {tracking.experiment!r}: "
-            f"{err.message.splitlines()[0]} (check tracking.uri / tracking.experiment)"
+            f"{first_line(err)} (check tracking.uri / tracking.experiment)"
         ) from err
 
 
