@@ -282,7 +282,7 @@ def trained_run(val_accuracy: float, classes: int = 36, test: float | None = 0.8
 
 def test_a_run_is_named_by_its_name_and_accuracy_and_detailed_by_its_data_and_scores():
     run = trained_run(0.9234)
-    assert runs.label(run) == "fast · 92.3%"
+    assert runs.label(run) == "92.3% · fast"
     assert "emnist_36" in runs.details(run) and "**80.0%**" in runs.details(run)
     assert "not recorded" in runs.details(trained_run(0.9, test=None))
 
@@ -587,7 +587,7 @@ def test_the_run_picker_names_runs_by_what_they_are_and_warns_near_chance(page, 
     app = page(**{"MLFLOW_TRACKING_URI": uri})
     app.radio(key="source").set_value("A run of an experiment").run()
     (picker,) = [box for box in app.sidebar.selectbox if box.label == "Run"]
-    assert picker.options == ["experiment=best · 90.0%", "fast · 50.0%", "⚠ model.filters=4 · 3.0%"]
+    assert picker.options == ["90.0% · experiment=best", "50.0% · fast", "⚠ 3.0% · model.filters=4"]
     details = " ".join(caption.value for caption in app.sidebar.caption)
     assert "emnist_36" in details and "**90.0%**" in details and "**88.0%**" in details
     assert not app.sidebar.warning

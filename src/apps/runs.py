@@ -19,10 +19,10 @@ NEAR_CHANCE = 3.0
 
 
 def label(run: TrainedRun) -> str:
-    """One short line for the picker (the sidebar is narrow): name and validation accuracy,
-    marked when near chance."""
+    """One short line for the picker: validation accuracy first (a long run name is cut off at
+    the sidebar's edge), then the name, marked when near chance."""
     mark = "⚠ " if near_chance(run) else ""
-    return f"{mark}{run.name} · {percent(run.val_accuracy)}"
+    return f"{mark}{percent(run.val_accuracy)} · {run.name}"
 
 
 def details(run: TrainedRun) -> str:
