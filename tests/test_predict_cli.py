@@ -180,6 +180,13 @@ def test_a_pattern_without_line_mode_is_a_usage_error(capsys, model, files):
     assert "add --line" in capsys.readouterr().err
 
 
+def test_no_context_with_a_pattern_is_a_usage_error(capsys, model, files):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--line", "--no-context", "--pattern", "[0-9]+", "--model", model, files["line"]])
+    assert exit_.value.code == 2
+    assert "--no-context" in capsys.readouterr().err
+
+
 def test_an_unloadable_model_exits_2_with_one_line_on_stderr(capsys, files, tmp_path):
     code, lines, err = run(capsys, "--model", str(tmp_path / "absent.keras"), files["seven"])
     assert code == 2

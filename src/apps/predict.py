@@ -55,6 +55,8 @@ def main(argv: Sequence[str] | None = None, resolve_model: Resolver = resolve_wi
     args = parser.parse_args(argv)
     if (args.pattern or args.words or args.no_context) and not args.line:
         parser.error("--pattern, --words and --no-context read lines: add --line")
+    if args.no_context and (args.pattern or args.words):
+        parser.error("--no-context reads each character on its own: drop --pattern and --words")
     from handrec.inference import Predictor  # here, so that --help does not load TensorFlow
 
     context = _context(args)
