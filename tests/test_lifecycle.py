@@ -24,9 +24,11 @@ from experiments.lifecycle import (
     ENDED_TAG,
     HOST_TAG,
     INTERRUPTED_TAG,
+    PARENT_TAG,
     RecordingFailed,
     RunInProgress,
     Start,
+    ending_parent,
     training_run,
 )
 from experiments.schema import TrackingConfig
@@ -262,3 +264,37 @@ def test_a_live_lease_is_renewed_before_it_expires(tmp_path):
     with pytest.raises(LeaseHeld):
         Lease(tmp_path).acquire()
     lease.release()
+
+
+def test_a_parent_ends_by_its_children_or_killed_when_interrupted(experiment_id):
+    from experiments.sweep import ParentRun
+
+    done = ParentRun.open(experiment_id, "sweep", {})
+    with ending_parent(done, experiment_id):
+        MlflowClient().create_run(experiment_id, tags={"mlflow.parentRunId": done.run_id})
+    assert status(done.run_id) == "KILLED"  # its one child is still RUNNING
+    cut = ParentRun.open(experiment_id, "sweep", {})
+    with pytest.raises(KeyboardInterrupt), ending_parent(cut, experiment_id):
+        raise KeyboardInterrupt
+    assert status(cut.run_id) == "KILLED"
+
+
+def test_a_parent_a_dead_process_left_running_ends_killed_when_another_starts(experiment_id):
+    from experiments.sweep import ParentRun
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    tags = {
+        PARENT_TAG: "parent",
+        HOST_TAG: socket.gethostname(),
+        "handrec.pid": dead.stdout.strip(),
+    }
+    left = MlflowClient().create_run(experiment_id, tags=tags).info.run_id
+    with ending_parent(ParentRun.open(experiment_id, "sweep", {}), experiment_id):
+        pass
+    ended = MlflowClient().get_run(left)
+    assert ended.info.status == "KILLED" and "its process died" in ended.data.tags[ENDED_TAG]
