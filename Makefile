@@ -7,7 +7,7 @@ PORT ?= 5000
 APP_PORT ?= 8501
 ARGS ?=
 
-.PHONY: run test lint ui app clean
+.PHONY: run test test-load lint ui app clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -m "not load" $(ARGS)
+
+# 16 runs at once on one fresh sqlite store (tests/test_faults_load.py): minutes on 2 cores
+test-load: $(STAMP)
+	$(PY) -m pytest -m load $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

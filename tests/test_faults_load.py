@@ -1,6 +1,6 @@
 """Load on one fresh sqlite store: a sweep of 8 jobs in 4 joblib workers and 8 separate runs,
 all started at once. Every run must finish with all it records, and no writer may give up on
-a locked database."""
+a locked database. Minutes on 2 cores: `make test-load` runs it, `make test` leaves it out."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 
 from tests.conftest import TINY
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.load]  # `make test-load`: 9 min on 2 busy cores
 
 JOBS = 8
 
