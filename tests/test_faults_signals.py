@@ -49,12 +49,12 @@ class Ended:
 class Job:
     """`python -m experiments.run ARGS` on the store and checkpoints under `root`."""
 
-    def __init__(self, root: Path, *extra: str) -> None:
+    def __init__(self, root: Path, *extra: str, flags: tuple[str, ...] = ()) -> None:
         self.root = root
         self.out = (root / f"out-{time.monotonic_ns()}.txt").open("w+")
         self.err = (root / f"err-{time.monotonic_ns()}.txt").open("w+")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "experiments.run", *ARGS, *store_args(root), *extra],
+            [sys.executable, "-m", "experiments.run", *flags, *ARGS, *store_args(root), *extra],
             cwd=root,
             stdout=self.out,
             stderr=self.err,
@@ -226,3 +226,13 @@ def test_the_same_command_started_twice_trains_once_and_stops_the_other_in_one_l
     )
     assert run.info.status == "FINISHED"
     assert steps(root, run) == [1, 2, 3]
+
+
+def test_sigterm_during_a_sweep_ends_its_job_and_its_parent_killed(tmp_path):
+    job = Job(tmp_path, "seed=0,1", f"hydra.sweep.dir={tmp_path}/multirun", flags=("--multirun",))
+    job.signal_when(epochs_backed_up(tmp_path, 1), signal.SIGTERM)
+    assert job.process.wait(240) == 143
+    assert re.match(r"interrupted after epoch \d of 3", Job.read(job.err).strip().splitlines()[-1])
+    by_kind = {r.data.tags.get("handrec.sweep", "job"): r for r in runs(tmp_path)}
+    assert sorted(by_kind) == ["job", "parent"]  # the second job never started
+    assert by_kind["parent"].info.status == by_kind["job"].info.status == "KILLED"
