@@ -324,7 +324,7 @@ def store(tmp_path_factory, model_file) -> tuple[str, list[str]]:
         if val is not None:
             client.set_tag(run.info.run_id, "data.source", "emnist_36")
             client.log_param(run.info.run_id, "classes", DIGITS + UPPERCASE)
-            client.log_metric(run.info.run_id, "val_accuracy", val)
+            client.log_metric(run.info.run_id, "best_val_accuracy", val)
             if test is not None:
                 client.log_metric(run.info.run_id, "test_accuracy", test)
             client.log_artifacts(run.info.run_id, str(model_file.parent), "keras")

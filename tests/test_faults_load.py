@@ -68,7 +68,7 @@ def test_every_run_finishes_with_its_epochs_test_metrics_and_model(loaded):
     assert len(trained) == 2 * JOBS
     for run in trained:
         assert run.info.status == "FINISHED"
-        history = client.get_metric_history(run.info.run_id, "val_accuracy")
+        history = client.get_metric_history(run.info.run_id, "val/accuracy")
         assert [m.step for m in history] == [1]
         assert "test_accuracy" in run.data.metrics
         assert "keras" in {a.path for a in client.list_artifacts(run.info.run_id)}

@@ -118,7 +118,7 @@ def epochs_backed_up(root: Path, count: int) -> Callable[[], bool]:
     return lambda: any(completed_epochs(folder) >= count for folder in checkpoints(root))
 
 
-def steps(root: Path, run: Run, metric: str = "val_accuracy") -> list[int]:
+def steps(root: Path, run: Run, metric: str = "val/accuracy") -> list[int]:
     return [m.step for m in client(root).get_metric_history(run.info.run_id, metric)]
 
 
@@ -188,7 +188,7 @@ def test_the_next_start_finishes_the_same_run_without_training_again(attempts):
 def test_the_finished_record_equals_an_uninterrupted_one(attempts):
     root, ended = attempts
     run = ended["rerun"].run
-    for metric in ("val_accuracy", "loss", "learning_rate"):
+    for metric in ("val/accuracy", "train/loss", "train/log10_learning_rate"):
         assert steps(root, run, metric) == [1, 2, 3], metric
     assert steps(root, run, "test_accuracy") == [0]
     tags = run.data.tags

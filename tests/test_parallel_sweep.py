@@ -28,7 +28,7 @@ from experiments.tracking import PARENT_RUN_ENV, connect
 from tests.conftest import CONF_DIR, TINY
 
 RAY_LAUNCHER = "hydra_plugins.hydra_ray_launcher"
-METRICS = ("val_accuracy", "test_accuracy", "test_macro_f1", "loss")
+METRICS = ("val/accuracy", "best_val_accuracy", "test_accuracy", "test_macro_f1", "train/loss")
 
 
 def sweep(root: Path, *args: str) -> subprocess.CompletedProcess:

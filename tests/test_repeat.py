@@ -88,3 +88,13 @@ def test_the_summary_prints_mean_plus_minus_std(folds):
     output, parent, _ = folds
     assert "test_accuracy" in output and "±" in output
     assert f"--sweep {parent.info.run_id}" in output
+
+
+def test_the_parent_describes_the_repeat_and_holds_its_overrides(folds):
+    _, parent, children = folds
+    note = parent.data.tags["mlflow.note.content"]
+    assert note.startswith("**repeat 2x") and "of 2 runs (2 finished)" in note
+    assert "| test_accuracy |" in note
+    assert parent.data.params["data.split.folds"] == "2"
+    best = max(children, key=lambda r: r.data.metrics["best_val_accuracy"])
+    assert parent.data.tags["best_run_id"] == best.info.run_id

@@ -53,7 +53,7 @@ def resumed(tmp_path_factory):
 def test_the_interrupted_run_ends_killed_and_keeps_its_checkpoint(resumed):
     _, killed, root = resumed
     assert killed.info.status == "KILLED"
-    assert killed.data.metrics["val_accuracy"] >= 0
+    assert killed.data.metrics["val/accuracy"] >= 0
 
 
 def test_running_the_same_config_again_finishes_the_same_run(resumed):
@@ -66,7 +66,7 @@ def test_running_the_same_config_again_finishes_the_same_run(resumed):
 
 def test_the_resumed_run_holds_every_epoch_once(resumed):
     client, killed, _ = resumed
-    steps = [m.step for m in client.get_metric_history(killed.info.run_id, "val_accuracy")]
+    steps = [m.step for m in client.get_metric_history(killed.info.run_id, "val/accuracy")]
     assert steps == [1, 2]
 
 
@@ -81,5 +81,5 @@ def test_the_resumed_run_ends_with_the_metrics_of_an_uninterrupted_run(resumed, 
     other = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
     (whole,) = other.search_runs([other.get_experiment_by_name("handrec").experiment_id])
     finished = client.get_run(killed.info.run_id)
-    for name in ("test_accuracy", "test_macro_f1", "val_loss"):
+    for name in ("test_accuracy", "test_macro_f1", "val/loss", "best_val_accuracy"):
         assert finished.data.metrics[name] == whole.data.metrics[name]

@@ -121,7 +121,7 @@ def test_a_run_against_a_tracking_server_finishes_there(remote_run):
 def test_its_metrics_reach_the_server(remote_run):
     _, _, run = remote_run
     metrics = {m["key"] for m in run["data"]["metrics"]}
-    assert {"val_accuracy", "test_accuracy", "test_macro_f1"} <= metrics
+    assert {"val/accuracy", "best_val_accuracy", "test_accuracy", "test_macro_f1"} <= metrics
 
 
 def test_its_artifacts_are_stored_by_the_server(remote_run):

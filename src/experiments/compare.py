@@ -6,6 +6,7 @@ python -m experiments.compare --filter "params.model.filters = '64'" --sort test
 python -m experiments.compare --sweep <id> --best               # its id and model URI
 python -m experiments.compare --sweep <id> --register --name handrec   # → handrec@champion
 python -m experiments.compare tracking.uri=http://host:5000     # another store (config key)
+python -m experiments.compare --evaluations [--sort emnist_36 --best]  # models x data sets
 
 The table shows the params that differ between the runs. It is sorted by the best validation
 accuracy: test metrics are shown, but choosing by them would leak the test set into selection.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from pathlib import Path
 from urllib.parse import urlparse
 
 import mlflow
@@ -24,13 +26,14 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from experiments import cli, schema
+from experiments.evaluations import data_columns, evaluations_table, sort_evaluations
 from experiments.models import CHAMPION
-from experiments.schema import compose_config
-from experiments.sweep import PARENT_TAG
+from experiments.record import COMPARED, EVALUATION_TAG, PARENT_TAG, VAL_ACCURACY
+from experiments.schema import PROJECT_ROOT, compose_config
 from experiments.tracking import check_reachable, sqlite_file
 from handrec.errors import HandrecError, first_line
 
-METRICS = ("best_val_accuracy", "test_accuracy", "test_macro_f1")
+METRICS = COMPARED
 
 
 class CompareError(HandrecError):
@@ -43,7 +46,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     require_store(tracking.uri)
     check_reachable(tracking.uri)
     mlflow.set_tracking_uri(tracking.uri)
+    if args.evaluations:
+        compare_evaluations(args.experiment or tracking.experiment, args)
+        return
     runs = select_runs(args.experiment or tracking.experiment, args.sweep, args.filter)
+    args.sort = args.sort or "best_val_accuracy"
     table = sort_table(runs_table(runs), args.sort, args.ascending)
     print(printable(table).to_string(index=False))
     if args.best or args.register:
@@ -56,6 +63,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"registered {args.name} version {version}: models:/{args.name}@{CHAMPION}")
 
 
+def compare_evaluations(experiment: str, args: argparse.Namespace) -> None:
+    """Prints the models × data sets table, writes it as CSV, and with --best names the best
+    model on the sorted data set."""
+    found = MlflowClient().get_experiment_by_name(experiment)
+    if found is None:
+        raise CompareError(f"no experiment {experiment!r} in {mlflow.get_tracking_uri()}")
+    table = sort_evaluations(evaluations_table(found.experiment_id), args.sort, args.ascending)
+    print(table.round(4).to_string(index=False))
+    args.csv.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.csv, index=False)
+    print(f"\nwritten to {args.csv}")
+    if args.best:
+        column = args.sort or data_columns(table)[0]
+        best = table.iloc[0]
+        print(f"best on {column}: {best['model']} ({best[column]:.4f}), models:/{best['model_id']}")
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = cli.parser("experiments.compare", __doc__)
     parser.add_argument(
@@ -64,11 +88,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--experiment", help="experiment name (default: tracking.experiment)")
     parser.add_argument("--sweep", help="only the children of this parent run")
     parser.add_argument("--filter", default="", help="an MLflow search filter string")
-    parser.add_argument("--sort", default="best_val_accuracy", help="column to sort by")
+    parser.add_argument("--sort", help="column to sort by (default: best_val_accuracy)")
     parser.add_argument("--ascending", action="store_true", help="smallest first")
     parser.add_argument("--best", action="store_true", help="print the best run's model URI")
     parser.add_argument("--register", action="store_true", help=f"register it as @{CHAMPION}")
     parser.add_argument("--name", default="handrec", help="registered model name")
+    parser.add_argument(
+        "--evaluations",
+        action="store_true",
+        help="models x data sets from experiments.evaluate runs; --sort names a data set",
+    )
+    parser.add_argument(
+        "--csv",
+        type=Path,
+        default=PROJECT_ROOT / "outputs" / "evaluations.csv",
+        help="where --evaluations writes its table (default: outputs/evaluations.csv)",
+    )
     return parser.parse_args(argv)
 
 
@@ -78,7 +113,8 @@ def tracking_config(overrides: Sequence[str]) -> schema.TrackingConfig:
 
 
 def select_runs(experiment: str, sweep: str | None = None, filter_string: str = "") -> pd.DataFrame:
-    """The runs of an experiment, or of one parent run, that match the filter; parents left out."""
+    """The training runs of an experiment, or of one parent run, that match the filter; parents
+    and evaluation runs left out."""
     query = filter_string
     if sweep:
         experiment_ids = [sweep_experiment(sweep)]
@@ -98,6 +134,8 @@ def select_runs(experiment: str, sweep: str | None = None, filter_string: str = 
         ) from None
     if f"tags.{PARENT_TAG}" in runs:
         runs = runs[runs[f"tags.{PARENT_TAG}"] != "parent"]
+    if f"tags.{EVALUATION_TAG}" in runs:
+        runs = runs[runs[f"tags.{EVALUATION_TAG}"].isna()]
     if runs.empty:
         raise CompareError(
             f"no runs match (experiment {experiment!r}, sweep {sweep}, filter {filter_string!r})"
@@ -134,9 +172,12 @@ def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
     for column in params:
         if runs[column].nunique(dropna=False) > 1:
             table[column.removeprefix("params.")] = runs[column].to_numpy()
-    table["best_val_accuracy"] = [best_val_accuracy(run_id) for run_id in runs["run_id"]]
-    for metric in METRICS[1:]:
+    for metric in METRICS:
         table[metric] = runs.get(f"metrics.{metric}", pd.Series(np.nan, runs.index)).to_numpy()
+    unfinished = np.isnan(table["best_val_accuracy"].to_numpy(dtype=float))
+    table.loc[unfinished, "best_val_accuracy"] = [
+        best_val_accuracy(run_id) for run_id in table.index[unfinished]
+    ]
     table["duration_s"] = (runs["end_time"] - runs["start_time"]).dt.total_seconds().to_numpy()
     pruned = runs.get("tags.optuna.pruned", pd.Series(None, runs.index)).eq("true").to_numpy()
     table["status"] = np.where(pruned, runs["status"] + " (pruned)", runs["status"])
@@ -161,8 +202,9 @@ def short(value: object) -> object:
 
 
 def best_val_accuracy(run_id: str) -> float:
-    """The best epoch's validation accuracy (the last epoch's need not be the best)."""
-    history = MlflowClient().get_metric_history(run_id, "val_accuracy")
+    """The best epoch's validation accuracy from the curve, for a run that ended before it
+    logged its summary (a failed or killed one)."""
+    history = MlflowClient().get_metric_history(run_id, VAL_ACCURACY)
     return max((m.value for m in history), default=np.nan)
 
 
@@ -181,7 +223,15 @@ def best_run(table: pd.DataFrame) -> str:
 
 
 def model_uri(run_id: str) -> str:
-    return f"runs:/{run_id}/model"
+    """`runs:/<run id>/<model name>`: the model the run logged (each has its own name)."""
+    found = mlflow.search_logged_models(
+        experiment_ids=[MlflowClient().get_run(run_id).info.experiment_id],
+        filter_string=f"source_run_id = '{run_id}'",
+        output_format="list",
+    )
+    if not found:
+        raise CompareError(f"run {run_id} logged no model (it ended before training did)")
+    return f"runs:/{run_id}/{found[0].name}"
 
 
 def register(run_id: str, name: str) -> str:

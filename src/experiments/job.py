@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,16 @@ from experiments import preflight, schema
 from experiments.checkpoints import checkpoint_folder
 from experiments.data import load_data
 from experiments.lifecycle import Start, TrainingRun, training_run
+from experiments.record import (
+    EPOCH_METRICS,
+    Part,
+    log_datasets,
+    log_per_class,
+    model_name,
+    sample_system_metrics,
+    source_uris,
+    summary_metrics,
+)
 from experiments.tracking import (
     EpochLogger,
     ResumedAt,
@@ -78,6 +89,7 @@ def run(
         resume=settings.train.resume,
         resume_orphan=settings.train.resume_orphan,
     )
+    sample_system_metrics(settings.tracking.system_metrics)
     with training_run(start) as tracked:
         result, history = train_and_record(tracked, settings, resolved, callbacks)
 
@@ -106,6 +118,17 @@ def train_and_record(
     data = load_data(settings.data, settings.classes)
     mlflow.set_tag("data.fingerprint", data.fingerprint())
     parts = split(data, settings.data.split)
+    tracked.once(
+        "datasets",
+        lambda: log_datasets(
+            settings.data.name,
+            source_uris(settings.data.sources),
+            [
+                Part(role, getattr(parts, role).fingerprint(), getattr(parts, role).counts())
+                for role in ("train", "val", "test")
+            ],
+        ),
+    )
 
     with strategy_scope(settings.train.distribute, settings.train.precision):
         model = build_model(settings.model, len(data.labels))
@@ -115,7 +138,8 @@ def train_and_record(
         | {"model.parameters": model.count_params(), "model.flops": flops(model)},
     )
     logged = last_logged_epoch(tracked.run_id) if tracked.resumed else 0
-    fit(
+    started = time.perf_counter()
+    epochs = fit(
         model,
         parts.train,
         parts.val,
@@ -126,14 +150,20 @@ def train_and_record(
         class_weight=(
             balanced_class_weights(parts.train) if settings.data.balance == "class_weight" else None
         ),
-    )
-    history = logged_history(tracked.run_id, ("loss", "accuracy", "val_loss", "val_accuracy"))
+    ).epochs
+    seconds = time.perf_counter() - started
+    history = keras_history(tracked.run_id)
+    summary = summary_metrics(history["val_accuracy"], seconds, len(parts.train) * len(epochs))
 
     result = evaluate(model, parts.test)
+    name = model_name(settings.model.name, settings.data.name, tracked.run_id)
     model_id = tracked.once(
-        "model", lambda: log_model(model, data.labels.classes, parts.test.x[:2])
+        "model", lambda: log_model(model, data.labels.classes, parts.test.x[:2], name)
     )
-    tracked.once("test_metrics", lambda: mlflow.log_metrics(result.metrics(), model_id=model_id))
+    tracked.once(
+        "test_metrics", lambda: mlflow.log_metrics(result.metrics() | summary, model_id=model_id)
+    )
+    tracked.once("per_class", lambda: log_per_class(result.per_class, parts.test.counts()))
     tracked.once("report", lambda: mlflow.log_text(result.report, "classification_report.txt"))
     tracked.once(
         "figures",
@@ -143,6 +173,13 @@ def train_and_record(
         ),
     )
     return result, history
+
+
+def keras_history(run_id: str) -> dict[str, list[float]]:
+    """The run's per-epoch curves as MLflow holds them (all epochs, also those before a
+    resumption), under Keras' names."""
+    logged = logged_history(run_id, tuple(EPOCH_METRICS.values()))
+    return {keras_name: logged[name] for keras_name, name in EPOCH_METRICS.items()}
 
 
 def log_figures(confusion: Any, curves: Any) -> None:

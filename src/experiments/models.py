@@ -20,6 +20,7 @@ from mlflow.exceptions import MlflowException
 from sqlalchemy.engine import make_url
 
 from experiments import schema
+from experiments.record import is_parent
 from handrec.errors import HandrecError, first_line
 
 KERAS_ARTIFACTS = "keras"
@@ -123,12 +124,12 @@ class TrainedRun:
 def trained_runs(
     experiment: str,
     pick: Literal["best", "latest"] = "best",
-    metric: str = "val_accuracy",
+    metric: str = "best_val_accuracy",
     tracking_uri: str | None = None,
 ) -> list[TrainedRun]:
     """The experiment's finished runs that logged `metric`, highest `metric` first (best) or
-    most recent first (latest), at most MAX_LISTED. A sweep's parent run trains nothing and
-    logs no such metric."""
+    most recent first (latest), at most MAX_LISTED. A parent run (which holds its best
+    child's metrics) trains nothing and is left out."""
     client = _client(tracking_uri)
     order = f"metrics.`{metric}` DESC" if pick == "best" else "attributes.start_time DESC"
     with _one_line_errors(f"cannot search the runs of {experiment!r}"):
@@ -141,13 +142,15 @@ def trained_runs(
             order_by=[order],
             max_results=MAX_LISTED,
         )
-    return [_trained(run, metric) for run in runs if metric in run.data.metrics]
+    return [
+        _trained(run, metric) for run in runs if metric in run.data.metrics and not is_parent(run)
+    ]
 
 
 def find_model(
     experiment: str,
     pick: Literal["best", "latest"] = "best",
-    metric: str = "val_accuracy",
+    metric: str = "best_val_accuracy",
     tracking_uri: str | None = None,
 ) -> str:
     """`runs:/<id>/model` of the experiment's best or latest run that trained (see

@@ -19,9 +19,8 @@ import mlflow
 import pandas as pd
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from experiments import cli, schema
+from experiments import cli, record, schema
 from experiments.cli import EXIT_OK, EXIT_SOME_FAILED
-from experiments.compare import METRICS, runs_table, select_runs
 from experiments.job import run
 from experiments.lifecycle import ending_parent
 from experiments.schema import compose_config
@@ -77,6 +76,9 @@ def repeat(overrides: Sequence[str], seeds: Sequence[int]) -> tuple[ParentRun, p
     name = f"repeat {len(plan)}x" + (f": {' '.join(overrides)}" if overrides else "")
     experiment_id = connect(base.tracking)
     parent = ParentRun.open(experiment_id, name, {"overrides": " ".join(overrides)})
+    record.log_parent_params(
+        parent.run_id, [*overrides, *([f"{SEEDS}={list(seeds)}"] * bool(seeds))]
+    )
     with ending_parent(parent, experiment_id):
         failed = sum(not run_variant(overrides, variant, parent) for variant in plan)
         stats = statistics(parent)
@@ -95,17 +97,11 @@ def run_variant(overrides: Sequence[str], variant: Sequence[str], parent: Parent
 
 
 def statistics(parent: ParentRun) -> pd.DataFrame:
-    """Mean and standard deviation of each metric over the finished children, also logged on
-    the parent as <metric>_mean and <metric>_std."""
-    table = runs_table(select_runs("", parent.run_id, "attributes.status = 'FINISHED'"))
-    stats = table[list(METRICS)].agg(["mean", "std"])
-    client = mlflow.MlflowClient()
-    for metric in METRICS:
-        for stat in stats.index:
-            if pd.notna(stats.loc[stat, metric]):
-                client.log_metric(parent.run_id, f"{metric}_{stat}", stats.loc[stat, metric])
-    client.set_tag(parent.run_id, "runs_finished", str(len(table)))
-    return stats
+    """Mean and standard deviation of each compared metric over the finished children (the
+    parent records them as <metric>_mean and <metric>_std when it closes)."""
+    finished = [c for c in parent.children() if c.info.status == "FINISHED"]
+    mlflow.MlflowClient().set_tag(parent.run_id, "runs_finished", str(len(finished)))
+    return pd.DataFrame(record.statistics(finished))
 
 
 def report(stats: pd.DataFrame, failed: int, parent: ParentRun) -> str:

@@ -33,7 +33,8 @@ def main(cfg: DictConfig) -> float:
         schema.settings(cfg)
         from experiments import job, tracking  # here, the config checked: they load TF, MLflow
 
-        return job.run(cfg, job_name(), os.environ.get(tracking.PARENT_RUN_ENV))
+        name = job_name(tracking.SWEPT_KEYS_ENV)
+        return job.run(cfg, name, os.environ.get(tracking.PARENT_RUN_ENV))
     except HandrecError as err:
         if HydraConfig.get().mode == RunMode.MULTIRUN:
             raise
@@ -41,9 +42,15 @@ def main(cfg: DictConfig) -> float:
         sys.exit(cli.EXIT_USAGE)
 
 
-def job_name() -> str:
-    """The job's own overrides ("model.filters=64,train.epochs=3"), or "default"."""
+def job_name(swept_keys_env: str) -> str:
+    """A sweep job by the values of the swept keys ("model.filters=16", the keys listed in
+    the environment variable `swept_keys_env`), a single run by its overrides
+    ("model.filters=64,train.epochs=3"), or "default"."""
     overrides = [o for o in HydraConfig.get().overrides.task if not o.startswith("tracking.")]
+    swept = os.environ.get(swept_keys_env)
+    if swept:
+        keys = set(swept.split(","))
+        overrides = [o for o in overrides if o.partition("=")[0].lstrip("+~") in keys]
     return ",".join(overrides) or "default"
 
 

@@ -65,6 +65,8 @@ class TrackingConfig:
     uri: str = MISSING
     experiment: str = "handrec"
     artifact_root: str | None = None
+    # MLflow's sampler of CPU, memory, disk (and GPU) use, as a run's system metrics.
+    system_metrics: bool = False
 
 
 @dataclass

@@ -17,14 +17,16 @@ from typing import Any
 
 import joblib
 import mlflow
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from mlflow.entities import Run
 from omegaconf import DictConfig, OmegaConf
 
 from experiments import cli
 from experiments.lifecycle import PARENT_TAG, close_parent, hold_open, process_tags
+from experiments.record import log_parent_params, summarise_parent
 from experiments.schema import TrackingConfig
-from experiments.tracking import PARENT_RUN_ENV, connect
+from experiments.tracking import PARENT_RUN_ENV, SWEPT_KEYS_ENV, connect
 from handrec.errors import HandrecError
 
 # Hydra launcher plugins that are optional extras of this project: plugin package → extra.
@@ -73,11 +75,14 @@ class ParentRun:
         return "KILLED" if statuses & {"RUNNING", "KILLED"} else "FINISHED"
 
     def close(self, status: str) -> None:
-        """Counts the children in tags and ends the run with `status`."""
-        statuses = [child.info.status for child in self.children()]
+        """Counts the children in tags, sums them up (`summarise_parent`) and ends the run
+        with `status`."""
+        children = self.children()
+        statuses = [child.info.status for child in children]
         client = mlflow.MlflowClient()
         client.set_tag(self.run_id, "jobs", str(len(statuses)))
         client.set_tag(self.run_id, "jobs_failed", str(statuses.count("FAILED")))
+        summarise_parent(self.run_id, children, client.get_run(self.run_id).info.run_name)
         client.set_terminated(self.run_id, status)
 
 
@@ -104,13 +109,14 @@ class SweepParentRun(Callback):
         tracking = TrackingConfig(**OmegaConf.to_container(config.tracking, resolve=True))
         sweep_dir = os.path.basename(str(config.hydra.sweep.dir))
         experiment_id = connect(tracking)
+        overrides = list(config.hydra.overrides.task)
         self.parent = ParentRun.open(
-            experiment_id,
-            f"sweep {sweep_dir}",
-            {"overrides": " ".join(config.hydra.overrides.task)},
+            experiment_id, f"sweep {sweep_dir}", {"overrides": " ".join(overrides)}
         )
         hold_open(self.parent, experiment_id)
-        set_in_jobs(config, {**threads, PARENT_RUN_ENV: self.parent.run_id})
+        log_parent_params(self.parent.run_id, overrides)
+        swept = ",".join(swept_keys(overrides))
+        set_in_jobs(config, {**threads, PARENT_RUN_ENV: self.parent.run_id, SWEPT_KEYS_ENV: swept})
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         self.close()
@@ -119,6 +125,13 @@ class SweepParentRun(Callback):
         """Ends the parent by its children; idempotent."""
         if self.parent is not None:
             close_parent(self.parent.run_id)
+
+
+def swept_keys(overrides: list[str]) -> list[str]:
+    """The keys a sweep varies (`model.filters=8,16`, `range(…)`, `choice(…)`): its jobs are
+    named by these alone."""
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    return [o.key_or_group for o in parsed if o.is_sweep_override()]
 
 
 def require_launcher(launcher: DictConfig, choice: str) -> None:

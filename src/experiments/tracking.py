@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -17,14 +18,27 @@ import numpy as np
 import requests
 import tensorflow as tf
 from filelock import FileLock
+from mlflow.entities import Experiment
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from sqlalchemy.engine import make_url
 
+from experiments.record import (
+    EXPERIMENT_KIND_TAG,
+    SHARED_VIEW,
+    SHARED_VIEW_TAG,
+    TRAINING_KIND,
+    TRAINING_VIEW,
+    epoch_metrics,
+    training_view,
+)
 from experiments.schema import PROJECT_ROOT, TrackingConfig
 from handrec.errors import HandrecError, first_line
 
 PARENT_RUN_ENV = "HANDREC_PARENT_RUN_ID"
+SWEPT_KEYS_ENV = "HANDREC_SWEPT_KEYS"  # a sweep job's name lists only these keys' values
+SYSTEM_METRICS_PREFIX = "system/"
+TRAINING_TAGS = {EXPERIMENT_KIND_TAG: TRAINING_KIND}
 _FIRST_USE_TIMEOUT_S = 300  # creating the tables takes seconds; this is a stuck lock
 
 
@@ -44,16 +58,32 @@ def connect(tracking: TrackingConfig) -> str:
     try:
         experiment = client.get_experiment_by_name(tracking.experiment)
         if experiment is not None:
-            return experiment.experiment_id
+            return mark_training(client, experiment)
         location = _artifact_location(tracking)
-        return client.create_experiment(tracking.experiment, artifact_location=location)
+        return client.create_experiment(
+            tracking.experiment,
+            artifact_location=location,
+            tags={**TRAINING_TAGS, SHARED_VIEW_TAG: training_view(int(time.time() * 1000))},
+        )
     except MlflowException as err:
         if err.error_code == "RESOURCE_ALREADY_EXISTS":
-            return client.get_experiment_by_name(tracking.experiment).experiment_id
+            return mark_training(client, client.get_experiment_by_name(tracking.experiment))
         raise TrackingError(
             f"tracking store {tracking.uri} refused experiment {tracking.experiment!r}: "
             f"{first_line(err)} (check tracking.uri / tracking.experiment)"
         ) from err
+
+
+def mark_training(client: mlflow.MlflowClient, experiment: Experiment) -> str:
+    """Tags an experiment handrec uses as classic ML, so the UI opens it on its training runs
+    (MLflow 3 otherwise opens it in its GenAI view); returns its id."""
+    if experiment.tags.get(EXPERIMENT_KIND_TAG) != TRAINING_KIND:
+        client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, TRAINING_KIND)
+    if SHARED_VIEW_TAG not in experiment.tags:
+        client.set_experiment_tag(
+            experiment.experiment_id, SHARED_VIEW_TAG, training_view(int(time.time() * 1000))
+        )
+    return experiment.experiment_id
 
 
 def check_reachable(uri: str) -> None:
@@ -115,7 +145,7 @@ class EpochLogger(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if epoch + 1 > self.after:
-            mlflow.log_metrics({k: float(v) for k, v in (logs or {}).items()}, step=epoch + 1)
+            mlflow.log_metrics(epoch_metrics(logs or {}), step=epoch + 1)
 
 
 class ResumedAt(keras.callbacks.Callback):
@@ -133,12 +163,14 @@ class ResumedAt(keras.callbacks.Callback):
 
 
 def last_logged_epoch(run_id: str) -> int:
-    """The highest step of any metric of the run: its last epoch logged (0: none)."""
+    """The highest step of any metric of the run but MLflow's system metrics (sampled on their
+    own clock): its last epoch logged (0: none)."""
     client = mlflow.MlflowClient()
     return max(
         (
             metric.step
             for key in client.get_run(run_id).data.metrics
+            if not key.startswith(SYSTEM_METRICS_PREFIX)
             for metric in client.get_metric_history(run_id, key)
         ),
         default=0,
@@ -191,7 +223,9 @@ def logged_history(run_id: str, keys: Sequence[str]) -> dict[str, list[float]]:
     }
 
 
-def log_model(model: keras.Model, classes: tuple[str, ...], example: np.ndarray) -> str:
+def log_model(
+    model: keras.Model, classes: tuple[str, ...], example: np.ndarray, name: str = "model"
+) -> str:
     """The Keras file (with its class names) and an MLflow model that pyfunc can load; returns
     the logged model's id, to link metrics to it.
 
@@ -209,7 +243,7 @@ def log_model(model: keras.Model, classes: tuple[str, ...], example: np.ndarray)
     example = example.astype(np.float32)
     info = mlflow.tensorflow.log_model(
         model,
-        name="model",
+        name=name,
         signature=infer_signature(example, keras.ops.convert_to_numpy(model(example))),
         pip_requirements=[f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}"],
     )
@@ -217,10 +251,22 @@ def log_model(model: keras.Model, classes: tuple[str, ...], example: np.ndarray)
 
 
 def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
-    """Where the run opens in the UI: the server itself, or `make ui`'s default address."""
+    """Where the run opens in the UI's training view: on the server itself, or at `make ui`'s
+    default address."""
+    return f"{ui_base(tracking_uri)}/#/experiments/{experiment_id}/runs/{run_id}?{TRAINING_VIEW}"
+
+
+def experiment_url(tracking_uri: str, experiment_id: str) -> str:
+    """The experiment's runs table in the UI's training view, with handrec's columns."""
+    return (
+        f"{ui_base(tracking_uri)}/#/experiments/{experiment_id}/runs?{TRAINING_VIEW}&{SHARED_VIEW}"
+    )
+
+
+def ui_base(tracking_uri: str) -> str:
     base = (
         tracking_uri
         if urlparse(tracking_uri).scheme in ("http", "https")
         else (os.environ.get("HANDREC_UI_URL", "http://127.0.0.1:5000"))
     )
-    return f"{base.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+    return base.rstrip("/")

@@ -10,6 +10,8 @@ import sys
 from collections.abc import Sequence
 
 from experiments import cli, schema
+from experiments.record import SHARED_VIEW, TRAINING_VIEW
+from experiments.tracking import connect
 
 
 def ui_command(overrides: Sequence[str], host: str, port: int) -> list[str]:
@@ -30,6 +32,14 @@ def ui_command(overrides: Sequence[str], host: str, port: int) -> list[str]:
     return command
 
 
+def experiment_link(overrides: Sequence[str], base: str) -> str:
+    """The configured experiment's runs in the UI's training view, with handrec's columns (the
+    experiment is created, tagged for that view, if the store has none yet)."""
+    tracking = schema.settings(schema.compose_config(overrides)).tracking
+    experiment_id = connect(tracking)
+    return f"{base}/#/experiments/{experiment_id}/runs?{TRAINING_VIEW}&{SHARED_VIEW}"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = cli.parser("experiments.ui", __doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -37,9 +47,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("overrides", nargs="*", help="config overrides, e.g. tracking.uri=…")
     args = parser.parse_args(argv)
     command = ui_command(args.overrides, args.host, args.port)
-    print(
-        f"MLflow UI on {command[3]}: http://{args.host}:{args.port}  (Ctrl-C stops it)", flush=True
-    )
+    link = experiment_link(args.overrides, f"http://{args.host}:{args.port}")
+    print(f"MLflow UI on {command[3]}: {link}  (Ctrl-C stops it)", flush=True)
     os.execv(command[0], command)
 
 

@@ -68,3 +68,19 @@ def samples_figure(images_by_class: dict[str, np.ndarray]) -> Figure:
             axes[row, column].imshow(image, cmap="gray", vmin=0, vmax=255)
     fig.tight_layout(pad=0.2)
     return fig
+
+
+def misclassified_figure(
+    images: np.ndarray, truth: Sequence[str], predicted: Sequence[str], columns: int = 10
+) -> Figure:
+    """A grid of misclassified images, each titled "true→predicted"."""
+    rows = max(1, -(-len(images) // columns))
+    fig = Figure(figsize=(0.9 * columns, 1.0 * rows + 0.2), dpi=DPI)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.25 / rows, hspace=0.5)
+    axes = fig.subplots(rows, columns, squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, true, guess in zip(axes.flat, images, truth, predicted, strict=False):
+        ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+        ax.set_title(f"{true}→{guess}", fontsize=9, pad=2)
+    return fig

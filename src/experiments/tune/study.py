@@ -21,6 +21,7 @@ from optuna.trial import FrozenTrial, Trial, TrialState
 
 from experiments import schema
 from experiments.job import run
+from experiments.record import log_parent_params
 from experiments.schema import compose_config
 from experiments.sweep import ParentRun
 from experiments.tracking import check_reachable
@@ -151,6 +152,7 @@ def study_parent(study: optuna.Study, experiment_id: str, overrides: Sequence[st
         f"tune {study.study_name}",
         {"optuna.study": study.study_name, "overrides": " ".join(overrides)},
     )
+    log_parent_params(parent.run_id, overrides)
     study.set_user_attr("mlflow_parent_run_id", parent.run_id)
     return parent
 
