@@ -112,9 +112,10 @@ def test_lines_record_the_character_error_rate_of_what_was_read(evaluated):
     _, _, _, runs = evaluated
     run = runs["lines:lines"]
     table = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/readings.json")
-    truths, readings = zip(*[row[1:] for row in table["data"]], strict=True)
+    truths, readings, free = zip(*[row[1:] for row in table["data"]], strict=True)
     assert truths == ("HELLO 42", "AB7")
     assert run.data.metrics["cer"] == pytest.approx(character_error_rate(truths, readings))
+    assert run.data.metrics["cer_free"] == pytest.approx(character_error_rate(truths, free))
     exact = np.mean([t == r for t, r in zip(truths, readings, strict=True)])
     assert run.data.metrics["exact_match"] == pytest.approx(exact)
 

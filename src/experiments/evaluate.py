@@ -17,7 +17,8 @@ misclassified images. The metrics are linked to the model and the data set, so t
 in the UI lists its score on each data set; `python -m experiments.compare --evaluations` tables
 them. --lines reads every line image of a folder with labels.tsv (file<TAB>text) as the page
 reads a line, and records the character error rate (`cer`, spaces left out; `cer_with_spaces`)
-and the share of lines read exactly, spaces included.
+and the share of lines read exactly, spaces included, with context as the page reads (and
+`cer_free`, each character read on its own).
 """
 
 from __future__ import annotations
@@ -238,11 +239,13 @@ def evaluate_lines(
 ) -> tuple[str, str]:
     """Reads each labelled line as the page does; records CER, exact matches and every reading."""
     lines = load_lines(folder)
-    readings = [predictor.read_line(decode_image(line.path.read_bytes())).text for line in lines]
+    read = [predictor.read_line(decode_image(line.path.read_bytes())) for line in lines]
+    readings, free = [r.text for r in read], [r.free_text for r in read]
     truths = [line.text for line in lines]
     metrics = {
         "cer": character_error_rate(truths, readings),
         "cer_with_spaces": character_error_rate(truths, readings, spaces=True),
+        "cer_free": character_error_rate(truths, free),
         "exact_match": float(np.mean([t == r for t, r in zip(truths, readings, strict=True)])),
     }
     name = f"lines:{folder.resolve().name}"
@@ -253,7 +256,12 @@ def evaluate_lines(
         mlflow.log_metrics(metrics, model_id=model.model_id, dataset=dataset)
         mlflow.log_table(
             pd.DataFrame(
-                {"file": [line.path.name for line in lines], "text": truths, "read": readings}
+                {
+                    "file": [line.path.name for line in lines],
+                    "text": truths,
+                    "read": readings,
+                    "free": free,
+                }
             ),
             "readings.json",
         )
