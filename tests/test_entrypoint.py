@@ -133,6 +133,7 @@ def test_a_run_records_tags_for_commit_and_data(single):
     _, _, run = single
     tags = run.data.tags
     assert tags["data.source"] == "sample"
+    assert tags["mlflow.note.content"].startswith("**seed_cnn** trained on **sample**")
     assert len(tags["data.fingerprint"]) == 16
     assert tags["git_commit"]
 

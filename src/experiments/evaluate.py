@@ -37,6 +37,7 @@ from mlflow.exceptions import MlflowException
 
 from experiments import cli, schema
 from experiments.data import load_data
+from experiments.lifecycle import plain_run
 from experiments.models import RUN_URI, ModelNotFound, resolve_model
 from experiments.record import (
     DATASET_TAG,
@@ -49,7 +50,7 @@ from experiments.record import (
     source_uris,
 )
 from experiments.schema import compose_config
-from experiments.tracking import connect, run_url, tracked_run
+from experiments.tracking import connect, run_url
 from handrec import shipped
 from handrec.data.dataset import Dataset
 from handrec.data.lines import LabelledLine, load_lines
@@ -208,9 +209,9 @@ def evaluate_images(
     dataset = ImageSet(
         name, data.fingerprint(), DataSources(source_uris(settings.data.sources)), data.counts()
     )
-    with tracked_run(
+    with plain_run(
         experiment_id, f"evaluate {model.name} on {name}", tags(model, name, "images")
-    ):
+    ) as run_id:
         mlflow.log_params({"model": model.ref, "data": name, "n_images": len(data)})
         mlflow.log_input(dataset, context="evaluation", model=model_input(model))
         mlflow.log_metrics(metrics, model_id=model.model_id, dataset=dataset)
@@ -224,7 +225,6 @@ def evaluate_images(
             ),
             "misclassified.png",
         )
-        run_id = mlflow.active_run().info.run_id
     summary = (
         f"{model.name} on {name} ({len(data):,} images): accuracy {metrics['accuracy']:.4f} · "
         f"macro-F1 {metrics['macro_f1']:.4f} · kind known {metrics['kind_known_accuracy']:.4f} · "
@@ -250,7 +250,9 @@ def evaluate_lines(
     }
     name = f"lines:{folder.resolve().name}"
     dataset = ImageSet(name, lines_fingerprint(lines), DataSources([str(folder)]), {})
-    with tracked_run(experiment_id, f"evaluate {model.name} on {name}", tags(model, name, "lines")):
+    with plain_run(
+        experiment_id, f"evaluate {model.name} on {name}", tags(model, name, "lines")
+    ) as run_id:
         mlflow.log_params({"model": model.ref, "data": name, "n_lines": len(lines)})
         mlflow.log_input(dataset, context="evaluation", model=model_input(model))
         mlflow.log_metrics(metrics, model_id=model.model_id, dataset=dataset)
@@ -265,7 +267,6 @@ def evaluate_lines(
             ),
             "readings.json",
         )
-        run_id = mlflow.active_run().info.run_id
     exact = sum(t == r for t, r in zip(truths, readings, strict=True))
     summary = (
         f"{model.name} on {name} ({len(lines)} lines): CER {metrics['cer']:.4f} · "

@@ -23,10 +23,12 @@ from experiments.data import load_data
 from experiments.lifecycle import Start, TrainingRun, training_run
 from experiments.record import (
     EPOCH_METRICS,
+    NOTE_TAG,
     Part,
     log_datasets,
     log_per_class,
     model_name,
+    run_description,
     sample_system_metrics,
     source_uris,
     summary_metrics,
@@ -164,6 +166,11 @@ def train_and_record(
         "test_metrics", lambda: mlflow.log_metrics(result.metrics() | summary, model_id=model_id)
     )
     tracked.once("per_class", lambda: log_per_class(result.per_class, parts.test.counts()))
+    sizes = {part: len(getattr(parts, part)) for part in ("train", "val", "test")}
+    note = run_description(
+        settings.model.name, settings.data.name, sizes, summary, result.metrics()
+    )
+    tracked.once("description", lambda: mlflow.set_tag(NOTE_TAG, note))
     tracked.once("report", lambda: mlflow.log_text(result.report, "classification_report.txt"))
     tracked.once(
         "figures",

@@ -139,6 +139,21 @@ def training_run(start: Start) -> Iterator[TrainingRun]:
         _remove_if_empty(folder)
 
 
+@contextmanager
+def plain_run(experiment_id: str, name: str, tags: Mapping[str, str]) -> Iterator[str]:
+    """A run that trains nothing and keeps no checkpoint (an evaluation): it ends FINISHED,
+    or as `end_active` ends any run (KILLED when interrupted, FAILED with the error's line)."""
+    run = mlflow.start_run(
+        experiment_id=experiment_id, run_name=name, tags={**tags, **process_tags()}
+    )
+    try:
+        yield run.info.run_id
+    except BaseException as exc:
+        end_active(exc)
+        raise
+    mlflow.end_run("FINISHED")
+
+
 def hold(folder: Path, twins_allowed: bool) -> tuple[Path, Lease]:
     """The lease on the config's folder; a sweep job whose twin (identical settings) holds it
     takes the next free folder `<folder>-1`, `-2`, … and gets its own run."""

@@ -147,6 +147,21 @@ def summary_metrics(
     }
 
 
+def run_description(
+    model: str, data: str, sizes: Mapping[str, int], summary: Mapping[str, float], test: Mapping
+) -> str:
+    """A training run's note (Markdown, its page's Description): what was trained on what, and
+    how it did."""
+    split = " / ".join(f"{n:,} {part}" for part, n in sizes.items())
+    return (
+        f"**{model}** trained on **{data}** ({split}): best validation accuracy "
+        f"{summary['best_val_accuracy']:.4f} at epoch {summary['best_epoch']}; test accuracy "
+        f"{test['test_accuracy']:.4f}, macro-F1 {test['test_macro_f1']:.4f}; "
+        f"{summary['training_seconds']:.1f} s of training "
+        f"({summary['samples_per_second']:,.0f} samples/s)."
+    )
+
+
 def per_class_table(per_class: Mapping[str, Mapping[str, float]], support: Mapping[str, int]):
     """Per-class precision, recall, F1 and support, one row a class: the UI shows it as a table."""
     return pd.DataFrame(
