@@ -344,3 +344,20 @@ def test_system_metrics_are_sampled_when_asked(tmp_path, monkeypatch):
     assert done.returncode == 0, done.stderr[-2000:]
     (run,) = runs_of(tmp_path)
     assert "system/cpu_utilization_percentage" in run.data.metrics
+
+
+def test_a_registered_champion_is_evaluated_on_its_own_logged_model(single, capsys):
+    from experiments.compare import register
+    from experiments.evaluate import main as evaluate
+
+    root, _, run = single
+    uri = f"sqlite:///{root}/mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    register(run.info.run_id, "e2e-eval")
+    sample = ["data.sources.sample.digits_per_class=6", "data.sources.sample.letters_per_class=6"]
+    evaluate(["--model", "models:/e2e-eval@champion", *sample, *store_args(root)])
+    client = MlflowClient(uri)
+    (model,) = client.search_logged_models(
+        [run.info.experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'"
+    )
+    assert ("sample", "accuracy") in {(m.dataset_name, m.key) for m in model.metrics}

@@ -156,6 +156,8 @@ def logged_model_of(ref: str) -> mlflow.entities.LoggedModel:
         if alias
         else client.get_model_version(*ref.removeprefix("models:/").split("/"))
     )
+    if version.model_id is None:  # registered from runs:/…: the run's own logged model
+        return logged_model_of(f"runs:/{version.run_id}/model")
     return client.get_logged_model(version.model_id)
 
 
