@@ -66,9 +66,16 @@ def children(runs: list) -> list:
 
 @pytest.fixture(scope="module")
 def joblib_sweep(tmp_path_factory):
-    """Four jobs at once in joblib's worker processes, on a store no process has opened yet."""
+    """Four jobs at once in joblib's worker processes, on a store no process has opened yet;
+    a key given twice (`train.epochs`, also in TINY), as a long command line may."""
     root = tmp_path_factory.mktemp("joblib")
-    done = sweep(root, "hydra/launcher=joblib", "hydra.launcher.n_jobs=4", "model.filters=2,3,4,5")
+    done = sweep(
+        root,
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=4",
+        "model.filters=2,3,4,5",
+        "train.epochs=1",
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return runs_of(root)
 
@@ -88,6 +95,8 @@ def test_parallel_jobs_find_their_parent_run_from_the_launching_process(joblib_s
     }
     assert parent.info.status == "FINISHED"
     assert parent.data.tags["jobs"] == "4"
+    assert parent.data.params["model.filters"] == "2,3,4,5"
+    assert parent.data.params["train.epochs"] == "1"
 
 
 def test_parallel_jobs_run_at_the_same_time(joblib_sweep):

@@ -342,8 +342,9 @@ def description(
 
 def log_parent_params(parent_run_id: str, overrides: Sequence[str]) -> None:
     """A parent's overrides as its params (`model.filters=8,16` → model.filters: "8,16"), so
-    the runs table shows what each sweep, search or repeat varied."""
+    the runs table shows what each sweep, search or repeat varied. A key given twice has its
+    last value, as in Hydra (MLflow refuses a batch that repeats a key)."""
     pairs = (override.partition("=") for override in overrides)
-    params = [Param(key.lstrip("+~"), value) for key, _, value in pairs]
+    params = [Param(key, value) for key, value in {k.lstrip("+~"): v for k, _, v in pairs}.items()]
     if params:
         mlflow.MlflowClient().log_batch(parent_run_id, params=params)

@@ -114,9 +114,9 @@ class SweepParentRun(Callback):
             experiment_id, f"sweep {sweep_dir}", {"overrides": " ".join(overrides)}
         )
         hold_open(self.parent, experiment_id)
-        log_parent_params(self.parent.run_id, overrides)
         swept = ",".join(swept_keys(overrides))
         set_in_jobs(config, {**threads, PARENT_RUN_ENV: self.parent.run_id, SWEPT_KEYS_ENV: swept})
+        log_parent_params(self.parent.run_id, overrides)  # after: Hydra only warns if it fails
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         self.close()
