@@ -23,6 +23,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.entities import LoggedModel
 from mlflow.exceptions import MlflowException
 
 from experiments import cli, schema
@@ -224,6 +225,10 @@ def best_run(table: pd.DataFrame) -> str:
 
 def model_uri(run_id: str) -> str:
     """`runs:/<run id>/<model name>`: the model the run logged (each has its own name)."""
+    return f"runs:/{run_id}/{logged_model(run_id).name}"
+
+
+def logged_model(run_id: str) -> LoggedModel:
     found = mlflow.search_logged_models(
         experiment_ids=[MlflowClient().get_run(run_id).info.experiment_id],
         filter_string=f"source_run_id = '{run_id}'",
@@ -231,12 +236,13 @@ def model_uri(run_id: str) -> str:
     )
     if not found:
         raise CompareError(f"run {run_id} logged no model (it ended before training did)")
-    return f"runs:/{run_id}/{found[0].name}"
+    return found[0]
 
 
 def register(run_id: str, name: str) -> str:
     """Registers the run's model under `name` and points the alias `champion` at it."""
-    version = mlflow.register_model(model_uri(run_id), name)
+    # by the logged model's id, so that the version links to the model (and its evaluations)
+    version = mlflow.register_model(f"models:/{logged_model(run_id).model_id}", name)
     MlflowClient().set_registered_model_alias(name, CHAMPION, version.version)
     return version.version
 
