@@ -14,6 +14,8 @@ from omegaconf import DictConfig
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+pytest_plugins = ["tests.browser"]  # the `browser` fixture of the real-browser tests
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_data_cache(tmp_path_factory: pytest.TempPathFactory) -> None:

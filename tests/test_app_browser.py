@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,33 +18,12 @@ from apps import gallery
 from apps.settings import MODEL_ENV
 from handrec.inference import Predictor
 from handrec.preprocess import decode_image
+from tests.browser import free_port, stop
 from tests.test_app import PAGE, png, tiny_model
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-INSTALL = "install them with `apt-get install chromium` and `pip install playwright`"
 START_TIMEOUT = 120
 ANSWER_TIMEOUT_MS = 120_000
 SCREENSHOT = Path("/tmp/handrec_page.png")
-
-
-def chromium() -> str:
-    """The system Chromium (Playwright's own browsers are never downloaded), or skip."""
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.skip(f"browser test needs Chromium and Playwright: no Chromium found; {INSTALL}")
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
@@ -60,15 +38,6 @@ def wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
         except OSError:
             time.sleep(0.5)
     pytest.fail(f"streamlit did not answer within {START_TIMEOUT}s:\n{log.read_text()[-3000:]}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -100,19 +69,6 @@ def server(tmp_path_factory, model_file) -> Iterator[str]:
             stop(process)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    executable = chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip(f"browser test needs Chromium and Playwright: no playwright; {INSTALL}")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
+from tests.browser import free_port, stop
 from tests.conftest import TINY, run_module
-from tests.test_app_browser import CHROMIUM_ARGS, INSTALL, chromium, free_port, stop
 
 START_TIMEOUT = 240
 UI_TIMEOUT_MS = 120_000
@@ -85,19 +85,6 @@ def wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"mlflow ui did not answer within {START_TIMEOUT}s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    executable = chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip(f"browser test needs Chromium and Playwright: no playwright; {INSTALL}")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture
