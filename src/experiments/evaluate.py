@@ -26,7 +26,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -211,12 +212,9 @@ def evaluate_images(
     dataset = ImageSet(
         name, data.fingerprint(), DataSources(source_uris(settings.data.sources)), data.counts()
     )
-    with plain_run(
-        experiment_id, f"evaluate {model.name} on {name}", tags(model, name, "images")
+    with evaluation_run(
+        experiment_id, model, dataset, "images", {"n_images": len(data)}, metrics
     ) as run_id:
-        mlflow.log_params({"model": model.ref, "data": name, "n_images": len(data)})
-        mlflow.log_input(dataset, context="evaluation", model=model_input(model))
-        mlflow.log_metrics(metrics, model_id=model.model_id, dataset=dataset)
         log_per_class(result.per_class, data.counts())
         mlflow.log_table(confusions_table(result.confusion, classes), "confusions.json")
         mlflow.log_figure(confusion_figure(result.confusion, classes), "confusion_matrix.png")
@@ -252,12 +250,9 @@ def evaluate_lines(
     }
     name = f"lines:{folder.resolve().name}"
     dataset = ImageSet(name, lines_fingerprint(lines), DataSources([str(folder)]), {})
-    with plain_run(
-        experiment_id, f"evaluate {model.name} on {name}", tags(model, name, "lines")
+    with evaluation_run(
+        experiment_id, model, dataset, "lines", {"n_lines": len(lines)}, metrics
     ) as run_id:
-        mlflow.log_params({"model": model.ref, "data": name, "n_lines": len(lines)})
-        mlflow.log_input(dataset, context="evaluation", model=model_input(model))
-        mlflow.log_metrics(metrics, model_id=model.model_id, dataset=dataset)
         mlflow.log_table(
             pd.DataFrame(
                 {
@@ -275,6 +270,26 @@ def evaluate_lines(
         f"{exact} of {len(lines)} read exactly"
     )
     return summary, run_id
+
+
+@contextmanager
+def evaluation_run(
+    experiment_id: str,
+    model: ModelUnderTest,
+    dataset: ImageSet,
+    kind: str,
+    params: dict[str, int],
+    metrics: dict[str, float],
+) -> Iterator[str]:
+    """The evaluation run of `model` on `dataset`: its params, the data set as its input and
+    the scores linked to both (so the model's page lists them per data set); yields its id."""
+    with plain_run(
+        experiment_id, f"evaluate {model.name} on {dataset.name}", tags(model, dataset.name, kind)
+    ) as run_id:
+        mlflow.log_params({"model": model.ref, "data": dataset.name, **params})
+        mlflow.log_input(dataset, context="evaluation", model=model_input(model))
+        mlflow.log_metrics(metrics, model_id=model.model_id, dataset=dataset)
+        yield run_id
 
 
 def tags(model: ModelUnderTest, dataset: str, kind: str) -> dict[str, str]:
