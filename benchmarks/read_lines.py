@@ -47,6 +47,7 @@ from time_to_accuracy import load_data
 
 from handrec.data.split import SplitSpec, split
 from handrec.decode import FREE, Context, LineReading, charset_mask, decode_line, restrict
+from handrec.evaluation import character_error_rate
 from handrec.inference import Predictor
 from handrec.labels import DIGITS, UPPERCASE
 from handrec.preprocess import NoInkError, decode_image
@@ -232,23 +233,16 @@ def run_tesseract(binary: str, paths: list[Path]) -> list[str]:
 
 
 def scores(lines: Sequence[Line], texts: Sequence[str], seconds: float) -> Scores:
-    distance = sum(
-        levenshtein(_letters(t), _letters(line.label)) for line, t in zip(lines, texts, strict=True)
-    )
-    total = sum(len(_letters(line.label)) for line in lines)
     exact = np.mean(
         [" ".join(t.split()) == line.label for line, t in zip(lines, texts, strict=True)]
     )
     kinds = [k for line, t in zip(lines, texts, strict=True) for k in word_kinds(line.label, t)]
-    return Scores(distance / total, float(exact), float(np.mean(kinds)), seconds)
+    cer = character_error_rate([line.label for line in lines], texts)
+    return Scores(cer, float(exact), float(np.mean(kinds)), seconds)
 
 
 def _letters(text: str) -> str:
     return "".join(text.split())
-
-
-def levenshtein(a: str, b: str) -> int:
-    return int(_distances(a, b)[-1, -1])
 
 
 def _distances(a: str, b: str) -> np.ndarray:

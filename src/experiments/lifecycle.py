@@ -43,13 +43,13 @@ from experiments import parents
 from experiments.checkpoints import RUN_ID_FILE, claim, interrupted_run
 from experiments.cli import Interrupted, interruption
 from experiments.lease import LEASE_FILE, Lease, LeaseHeld, alive
+from experiments.record import PARENT_TAG
 from handrec.errors import HandrecError, first_line
 from handrec.signals import signals_deferred
 from handrec.training.checkpoint import completed_epochs
 
 log = logging.getLogger(__name__)
 
-PARENT_TAG = "handrec.sweep"  # "parent" on the run that groups a sweep's, search's, repeat's
 HOST_TAG = "handrec.host"
 PID_TAG = "handrec.pid"
 CHECKPOINT_TAG = "handrec.checkpoint"

@@ -40,6 +40,7 @@ TABLE_COLUMNS = (
     "metrics.`training_seconds`",
     "attributes.`Models`",
 )
+# "parent" on the run that groups a sweep's, search's or repeat's children.
 PARENT_TAG = "handrec.sweep"
 # Evaluation runs (experiments.evaluate): images | lines, the model and the data set scored.
 EVALUATION_TAG = "handrec.evaluation"
