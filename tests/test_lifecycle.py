@@ -16,7 +16,8 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 
-from experiments.checkpoints import RUN_ID_FILE
+from experiments import lifecycle
+from experiments.checkpoints import RUN_ID_FILE, claim
 from experiments.cli import Interrupted
 from experiments.lease import LEASE_FILE, Lease, LeaseHeld, read_holder
 from experiments.lifecycle import (
@@ -99,6 +100,26 @@ def test_an_interrupted_run_ends_killed_and_says_how_to_continue(
     recorded = MlflowClient().get_run(run.run_id)
     assert recorded.info.status == "KILLED"
     assert recorded.data.tags[INTERRUPTED_TAG] == signal_name
+
+
+def test_a_signal_while_the_run_opens_ends_that_run_killed_and_the_next_start_continues_it(
+    experiment_id, tmp_path, monkeypatch
+):
+    folder = checkpoint(tmp_path)
+
+    def claim_after_ctrl_c(folder: Path, run_id: str) -> None:
+        signal.raise_signal(signal.SIGINT)  # between opening the run and recording its id
+        claim(folder, run_id)
+
+    monkeypatch.setattr(lifecycle, "claim", claim_after_ctrl_c)
+    with pytest.raises(Interrupted), training_run(start(experiment_id, folder)):
+        pytest.fail("the run's block must not start once it was interrupted")
+    opened = (folder / RUN_ID_FILE).read_text()
+    assert status(opened) == "KILLED"
+    monkeypatch.undo()
+    with training_run(start(experiment_id, folder)) as again:
+        assert again.resumed
+    assert again.run_id == opened
 
 
 def test_the_same_config_again_reopens_the_interrupted_run_without_its_end_tags(

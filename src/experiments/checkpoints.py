@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,5 +36,8 @@ def interrupted_run(folder: Path) -> str | None:
 
 
 def claim(folder: Path, run_id: str) -> None:
+    """Records the run of `folder`, written aside and renamed: never an empty or partial id."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / RUN_ID_FILE).write_text(run_id)
+    partial = folder / f"{RUN_ID_FILE}.partial"
+    partial.write_text(run_id)
+    os.replace(partial, folder / RUN_ID_FILE)

@@ -110,20 +110,23 @@ class TrainingRun:
 def training_run(start: Start) -> Iterator[TrainingRun]:
     """Opens (or reopens) the run of `start`, and ends it by how the block ends."""
     folder, lease = hold(start.folder, twins_allowed=start.parent_run_id is not None)
+    run_id = None
     try:
-        resume_id = choose_run(folder, start)
-        end_orphans(start.experiment_id, folder, keep=resume_id)
-        run_id = open_run(start, folder, resume_id)
-    except BaseException:
-        lease.release()
-        raise
-    lease.note(run_id)
-    try:
+        # Held back while the run opens: a signal then ends a run whose id the folder holds,
+        # which the next start continues, never one that it cannot find.
+        with signals_deferred():
+            resume_id = choose_run(folder, start)
+            end_orphans(start.experiment_id, folder, keep=resume_id)
+            run_id = open_run(start, folder, resume_id)
+            lease.note(run_id)
         yield TrainingRun(run_id, folder, resumed=resume_id is not None)
     except BaseException as exc:
         with signals_deferred():
-            end_active(exc)
+            if run_id is not None:
+                end_active(exc)
             lease.release()
+        if run_id is None:
+            raise
         if isinstance(exc, (KeyboardInterrupt, Interrupted)):
             raise interruption(exc, interrupted_message(folder, start.epochs)) from None
         if isinstance(exc, (OSError, MlflowException)):
