@@ -143,7 +143,8 @@ def choose_model(settings: Settings) -> Predictor | Failure:
         )
         st.code("make run", language="bash")
         return predictor
-    st.caption(f"Loaded `{location}`")
+    shown = shipped.EMNIST36.name if source == SHIPPED else location
+    st.caption(f"Loaded `{shown}`")
     st.caption(f"{len(predictor.labels)} classes: {' '.join(predictor.labels.classes)}")
     return predictor
 
