@@ -27,9 +27,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from experiments.keras_logging import EpochLogger
 from experiments.lifecycle import Start, training_run
 from experiments.schema import TrackingConfig
-from experiments.tracking import EpochLogger, connect
+from experiments.tracking import connect
 from handrec.data.dataset import Dataset
 from handrec.data.sources import SampleSource, load
 from handrec.data.split import SplitSpec, split

@@ -6,8 +6,8 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from experiments.schema import TrackingConfig
-from experiments.tracking import TrackingError, connect, flatten
+from experiments.schema import TrackingConfig, flatten
+from experiments.tracking import TrackingError, connect
 
 
 @pytest.fixture(scope="module")

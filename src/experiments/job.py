@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from experiments import preflight, schema
 from experiments.checkpoints import checkpoint_folder
 from experiments.data import load_data
+from experiments.keras_logging import EpochLogger, ResumedAt, log_model
 from experiments.lifecycle import Start, TrainingRun, training_run
 from experiments.record import (
     EPOCH_METRICS,
@@ -33,15 +34,12 @@ from experiments.record import (
     source_uris,
     summary_metrics,
 )
+from experiments.schema import flatten
 from experiments.tracking import (
-    EpochLogger,
-    ResumedAt,
     connect,
-    flatten,
     git_commit,
     last_logged_epoch,
     log_missing_params,
-    log_model,
     logged_history,
     run_url,
 )

@@ -7,7 +7,7 @@ is loaded.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,3 +131,16 @@ def as_config_error(error: BaseException) -> ConfigError:
 def settings(cfg: DictConfig) -> Config:
     """The composed config as typed objects; raises handrec's ConfigError on a bad value."""
     return OmegaConf.to_object(cfg)
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} → {"a.b": 1}: a config's keys as MLflow params and search spaces name
+    them."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat

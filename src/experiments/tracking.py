@@ -1,10 +1,11 @@
-"""Everything MLflow: the store, and what a run records (how runs live: lifecycle.py)."""
+"""Everything MLflow but Keras: the store, and what a run records (how runs live: lifecycle.py;
+what Keras hands to MLflow: keras_logging.py, so that commands that only read or check the store
+start without TensorFlow)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -12,15 +13,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import keras
 import mlflow
-import numpy as np
 import requests
-import tensorflow as tf
 from filelock import FileLock
 from mlflow.entities import Experiment
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
 from sqlalchemy.engine import make_url
 
 from experiments.record import (
@@ -29,7 +26,6 @@ from experiments.record import (
     SHARED_VIEW_TAG,
     TRAINING_KIND,
     TRAINING_VIEW,
-    epoch_metrics,
     training_view,
 )
 from experiments.schema import PROJECT_ROOT, TrackingConfig
@@ -132,36 +128,6 @@ def _artifact_location(tracking: TrackingConfig) -> str | None:
     return (Path(tracking.artifact_root) / tracking.experiment).resolve().as_uri()
 
 
-class EpochLogger(keras.callbacks.Callback):
-    """Sends every epoch's metrics to the active MLflow run as they happen.
-
-    Epochs up to `after` are in the run already: a process killed between logging an epoch
-    and backing it up repeats that epoch when resumed, and its step stays logged once.
-    """
-
-    def __init__(self, after: int = 0) -> None:
-        super().__init__()
-        self.after = after
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if epoch + 1 > self.after:
-            mlflow.log_metrics(epoch_metrics(logs or {}), step=epoch + 1)
-
-
-class ResumedAt(keras.callbacks.Callback):
-    """Tags a resumed run `resumed_at_epoch=N` as its first epoch N > 1 begins: before any
-    later kill could lose it, and not at all when no epoch was left to run."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.first = True
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        if self.first and epoch > 0:
-            mlflow.set_tag("resumed_at_epoch", str(epoch + 1))
-        self.first = False
-
-
 def last_logged_epoch(run_id: str) -> int:
     """The highest step of any metric of the run but MLflow's system metrics (sampled on their
     own clock): its last epoch logged (0: none)."""
@@ -187,18 +153,6 @@ def log_missing_params(run_id: str, params: Mapping[str, Any]) -> None:
         mlflow.log_params(missing)
 
 
-def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """{"a": {"b": 1}} → {"a.b": 1}: the resolved config as MLflow params."""
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
-
-
 def git_commit() -> str:
     """The project's commit, with "-dirty" when the working tree has changes."""
 
@@ -221,33 +175,6 @@ def logged_history(run_id: str, keys: Sequence[str]) -> dict[str, list[float]]:
         key: [m.value for m in sorted(client.get_metric_history(run_id, key), key=lambda m: m.step)]
         for key in keys
     }
-
-
-def log_model(
-    model: keras.Model, classes: tuple[str, ...], example: np.ndarray, name: str = "model"
-) -> str:
-    """The Keras file (with its class names) and an MLflow model that pyfunc can load; returns
-    the logged model's id, to link metrics to it.
-
-    Log it before the test metrics: MLflow links a run's step-0 metrics to a model logged at
-    step 0 by reading the history of every metric the run has, one query each (115 once the
-    test metrics are in), where `log_metrics(model_id=...)` afterwards costs nothing. The
-    signature is stored, not the example: with an example MLflow reloads the model to check
-    that it serves it (0.4 s a run, a third of a sweep job's overhead); the tests do that once.
-    """
-    from handrec.inference import save_model
-
-    with tempfile.TemporaryDirectory() as tmp:
-        save_model(model, classes, Path(tmp))
-        mlflow.log_artifacts(tmp, artifact_path="keras")
-    example = example.astype(np.float32)
-    info = mlflow.tensorflow.log_model(
-        model,
-        name=name,
-        signature=infer_signature(example, keras.ops.convert_to_numpy(model(example))),
-        pip_requirements=[f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}"],
-    )
-    return info.model_id
 
 
 def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:

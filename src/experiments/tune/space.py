@@ -13,8 +13,7 @@ from typing import Any
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from experiments import schema
-from experiments.schema import compose_config
-from experiments.tracking import flatten
+from experiments.schema import compose_config, flatten
 from handrec.errors import ConfigError, HandrecError, first_line, require
 
 GROUP = "hparams_search"
