@@ -51,3 +51,11 @@ def test_fingerprint_changes_with_a_single_pixel():
 def test_concat_refuses_different_label_spaces():
     with pytest.raises(DataError, match="label spaces"):
         concat([make([0], "AB"), make([0], "BA")])
+
+
+def test_to_space_onto_relabels_the_listed_classes_and_drops_the_rest():
+    data = make([0, 1, 2, 2], classes="Aac")
+    mapped, dropped = data.to_space(LabelSpace.from_names("AC"), {"c": "C"})
+    assert mapped.labels.names(mapped.y) == ["C", "C"]
+    assert dropped == 2
+    assert mapped.x[:, 0, 0].tolist() == [2, 3]

@@ -22,3 +22,9 @@ def test_lookup_maps_by_name_and_marks_missing_classes():
 
 def test_names_turns_labels_into_class_names():
     assert LabelSpace.from_names("xyz").names(np.array([2, 0])) == ["z", "x"]
+
+
+def test_lookup_onto_takes_only_the_listed_classes_under_their_new_names():
+    source = LabelSpace.from_names("Ooc")
+    target = LabelSpace.from_names("CO")
+    assert source.lookup_to(target, {"o": "O"}).tolist() == [-1, 1, -1]

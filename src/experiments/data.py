@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from handrec.data.balance import cap_per_class, undersample
 from handrec.data.dataset import Dataset, concat
 from handrec.data.sources import load
 from handrec.data.split import Splits, split
+from handrec.errors import DataError
 from handrec.labels import LabelSpace
 from handrec.plots import samples_figure
 
@@ -36,19 +38,58 @@ def load_data(data: DataConfig, classes: str) -> Dataset:
 
     Samples whose class is not in the run's label space are dropped, and the count is logged.
     """
-    space = LabelSpace.from_names(classes)
-    parts = []
-    for key, spec in data.sources.items():
-        part, dropped = load(spec, data.cache_dir).to_space(space)
-        if dropped:
-            log.info("source %s: dropped %d samples of classes outside %s", key, dropped, classes)
-        parts.append(part)
-    joined = concat(parts)
+    joined = concat(_mapped(data.sources, data.cache_dir, classes))
     if data.max_per_class is not None:
         joined = cap_per_class(joined, data.max_per_class, data.split.seed)
     if data.balance == "undersample":
         joined = undersample(joined, data.split.seed)
     return joined
+
+
+def split_data(data: Dataset, config: DataConfig, classes: str) -> Splits:
+    """`data` split by `config.split`, then `config.train_extra`'s samples added to the
+    training part alone, so validation and test stay those of `data`.
+
+    An extra image equal to one of validation or test is refused: it would score the model on
+    what it was trained on (as a source that holds the test part's characters would).
+    """
+    parts = split(data, config.split)
+    extra = config.train_extra
+    if not extra.sources:
+        return parts
+    added = concat(_mapped(extra.sources, config.cache_dir, classes, extra.classes or None))
+    seen = shared_images(added, concat([parts.val, parts.test]))
+    if seen:
+        raise DataError(
+            f"data.train_extra: {seen} of its {len(added)} images are also in the validation or "
+            "test part: list only classes the split does not hold in data.train_extra.classes, "
+            "or use other data"
+        )
+    log.info("train_extra: %d more training samples", len(added))
+    return Splits(concat([parts.train, added]), parts.val, parts.test)
+
+
+def shared_images(data: Dataset, others: Dataset) -> int:
+    """How many images of `data` are pixel for pixel one of `others`."""
+    held = {image.tobytes() for image in others.x}
+    return sum(image.tobytes() in held for image in data.x)
+
+
+def _mapped(
+    sources: dict[str, Any],
+    cache_dir: str | None,
+    classes: str,
+    onto: dict[str, str] | None = None,
+) -> list[Dataset]:
+    """Each source loaded and mapped onto `classes` by class name (`Dataset.to_space`)."""
+    space = LabelSpace.from_names(classes)
+    parts = []
+    for key, spec in sources.items():
+        part, dropped = load(spec, cache_dir).to_space(space, onto)
+        if dropped:
+            log.info("source %s: dropped %d samples of classes outside %s", key, dropped, classes)
+        parts.append(part)
+    return parts
 
 
 def describe(data: Dataset, parts: Splits) -> str:
@@ -100,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = schema.settings(schema.compose_config(args.overrides))
     data = load_data(settings.data, settings.classes)
-    parts = split(data, settings.data.split)
+    parts = split_data(data, settings.data, settings.classes)
     print(f"data={settings.data.name}  fingerprint {data.fingerprint()}")
     print(describe(data, parts))
     write_grid(data, args.grid, args.per_class, settings.seed)

@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments import preflight, schema
 from experiments.checkpoints import checkpoint_folder
-from experiments.data import load_data
+from experiments.data import load_data, split_data
 from experiments.keras_logging import EpochLogger, ResumedAt, log_model
 from experiments.lifecycle import Start, TrainingRun, training_run
 from experiments.record import (
@@ -43,7 +43,6 @@ from experiments.tracking import (
     logged_history,
     run_url,
 )
-from handrec.data.split import split
 from handrec.evaluation import Evaluation, evaluate
 from handrec.models import build_model, flops
 from handrec.plots import confusion_figure, learning_curves_figure
@@ -117,7 +116,7 @@ def train_and_record(
 
     data = load_data(settings.data, settings.classes)
     mlflow.set_tag("data.fingerprint", data.fingerprint())
-    parts = split(data, settings.data.split)
+    parts = split_data(data, settings.data, settings.classes)
     tracked.once(
         "datasets",
         lambda: log_datasets(

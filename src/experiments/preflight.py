@@ -91,12 +91,14 @@ def spans(names: set[str]) -> str:
 
 
 def check_data_files(settings: Config) -> None:
-    for key, spec in settings.data.sources.items():
+    sources = {f"sources.{key}": spec for key, spec in settings.data.sources.items()}
+    sources |= {f"train_extra.sources.{k}": s for k, s in settings.data.train_extra.sources.items()}
+    for key, spec in sources.items():
         for path in required_paths(spec):
             if not path.exists():
                 raise DataError(
-                    f"data.sources.{key}: {path} does not exist: fetch the data there (README: "
-                    f"Data sets) or set data.sources.{key}.path"
+                    f"data.{key}: {path} does not exist: fetch the data there (README: "
+                    f"Data sets) or set data.{key}.path"
                 )
 
 

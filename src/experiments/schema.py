@@ -33,6 +33,18 @@ CONFIG_ERRORS = (HydraException, OmegaConfBaseException)
 
 
 @dataclass
+class TrainingExtra:
+    """Sources whose samples join the training part only, after `data.sources` are split: the
+    validation and test parts stay exactly those of `data.sources` alone, so scores remain
+    comparable with runs without them. `classes` takes only the sources' classes it lists, each
+    as the run's class it names, e.g. {o: O}: lowercase letters written like their capitals as
+    more capitals; empty: every class of the run, by its own name."""
+
+    sources: dict[str, Any] = field(default_factory=dict)
+    classes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class DataConfig:
     """Named sources, joined onto the run's label space by class name, then split."""
 
@@ -46,6 +58,8 @@ class DataConfig:
     balance: str = "none"
     # Where prepared data sets are kept; null: $HANDREC_CACHE, else ~/.cache/handrec.
     cache_dir: str | None = None
+    # More training samples, kept out of validation and test (TrainingExtra).
+    train_extra: TrainingExtra = field(default_factory=TrainingExtra)
 
     def __post_init__(self) -> None:
         require(

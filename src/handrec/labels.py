@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,8 +51,12 @@ class LabelSpace:
     def names(self, labels: Sequence[int] | np.ndarray) -> list[str]:
         return [self.classes[int(i)] for i in labels]
 
-    def lookup_to(self, target: LabelSpace) -> np.ndarray:
-        """Table t with t[i] = target index of self.classes[i], or -1 where target lacks it."""
+    def lookup_to(self, target: LabelSpace, onto: Mapping[str, str] | None = None) -> np.ndarray:
+        """Table t with t[i] = target index of self.classes[i], or -1 where target lacks it.
+
+        onto: only the classes it lists, each looked up under the name it maps to ({"o": "O"}).
+        """
+        names = self.classes if onto is None else [onto.get(c, "") for c in self.classes]
         return np.array(
-            [target.classes.index(c) if c in target else -1 for c in self.classes], dtype=np.int64
+            [target.classes.index(c) if c in target else -1 for c in names], dtype=np.int64
         )

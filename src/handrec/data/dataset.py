@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,10 +57,13 @@ class Dataset:
         digest.update(np.ascontiguousarray(self.x).tobytes())
         return digest.hexdigest()
 
-    def to_space(self, target: LabelSpace) -> tuple[Dataset, int]:
-        """Relabel onto `target` by class name; returns the data and how many samples were
-        dropped because their class is not in `target`."""
-        mapped = self.labels.lookup_to(target)[self.y]
+    def to_space(
+        self, target: LabelSpace, onto: Mapping[str, str] | None = None
+    ) -> tuple[Dataset, int]:
+        """Relabel onto `target` by class name (with `onto`: only the classes it lists, under
+        the names it gives them); returns the data and how many samples were dropped because
+        their class is not in `target` or not listed."""
+        mapped = self.labels.lookup_to(target, onto)[self.y]
         keep = mapped >= 0
         return Dataset(self.x[keep], mapped[keep], target), int((~keep).sum())
 
