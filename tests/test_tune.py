@@ -4,7 +4,6 @@ search that is resumed."""
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,17 +16,9 @@ from optuna.trial import TrialState
 
 from experiments.schema import PROJECT_ROOT, compose_config
 from experiments.tune.search import main
+from experiments.tune.settings import SearchError, SearchSpec, compose_search
 from experiments.tune.space import ParamSpec, check_space
-from experiments.tune.study import (
-    PruneTrial,
-    SearchError,
-    SearchSpec,
-    compose_search,
-    load_study,
-    open_study,
-    optimize,
-)
-from experiments.tune.workers import on_ray
+from experiments.tune.study import PruneTrial, load_study, open_study, optimize
 from handrec.errors import ConfigError
 from tests.conftest import TINY, exit_status, run_module
 
@@ -282,17 +273,14 @@ def test_a_search_prints_the_best_trial_and_how_to_compare(search):
     assert "python -m experiments.compare --sweep" in output
 
 
-@pytest.fixture(scope="module", params=["joblib", "ray"])
-def parallel_search(request, tmp_path_factory):
-    """A search of two trials run by two workers at once, as processes or as Ray tasks."""
-    if request.param == "ray" and importlib.util.find_spec("ray") is None:
-        pytest.skip('Ray is not installed (pip install -e ".[ray]")')
-    root = tmp_path_factory.mktemp(f"tune-{request.param}")
+@pytest.fixture(scope="module")
+def parallel_search(tmp_path_factory):
+    """A search of two trials run by two worker processes at once."""
+    root = tmp_path_factory.mktemp("tune-parallel")
     tune_command(
         root,
         *search_args(root, 2),
         "hparams_search.workers=2",
-        f"hparams_search.launcher={request.param}",
         "hparams_search.pruner.n_startup_trials=2",
     )
     return recorded(root)
@@ -310,10 +298,3 @@ def test_parallel_workers_share_one_study_under_one_parent(parallel_search):
 def test_a_worker_count_below_one_is_refused():
     with pytest.raises(ConfigError, match="hparams_search.workers must be >= 1, got 0"):
         compose_search("optuna", ["hparams_search.workers=0"])
-
-
-def test_ray_workers_without_ray_name_the_extra_to_install(monkeypatch):
-    _, search = in_memory(n_trials=1)
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, package=None: None)
-    with pytest.raises(SearchError, match=r'launcher=ray needs .*pip install -e "\.\[ray\]"'):
-        on_ray(search, [], "parent")

@@ -17,25 +17,17 @@ search goes on until the study has `n_trials` complete or pruned trials.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import optuna
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from optuna.trial import TrialState
 
 from experiments import cli, schema
-from experiments.lifecycle import ending_parent
 from experiments.schema import compose_config
-from experiments.tracking import connect
+from experiments.tune.settings import DEFAULT_PRESET, SearchError, SearchSpec, compose_search
 from experiments.tune.space import GROUP, as_override, check_space
-from experiments.tune.study import (
-    DEFAULT_PRESET,
-    SearchError,
-    SearchSpec,
-    compose_search,
-    open_study,
-    study_parent,
-)
-from experiments.tune.workers import run_workers
+
+if TYPE_CHECKING:
+    import optuna
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -57,7 +49,15 @@ def tune(search: SearchSpec, overrides: Sequence[str]) -> optuna.Study:
     """Checks the space, then runs trials under the study's parent run."""
     base = compose_config(overrides)
     check_space(search.space, base, overrides)
-    experiment_id = connect(schema.settings(base).tracking)
+    tracking = schema.settings(base).tracking
+    from optuna.trial import TrialState  # here, the search checked: Optuna, MLflow, TensorFlow
+
+    from experiments.lifecycle import ending_parent
+    from experiments.tracking import connect
+    from experiments.tune.study import open_study, study_parent
+    from experiments.tune.workers import run_workers
+
+    experiment_id = connect(tracking)
     study = open_study(search, overrides)
     parent = study_parent(study, experiment_id, overrides)
     with ending_parent(parent, experiment_id) as end:
@@ -88,6 +88,8 @@ def split_overrides(args: Sequence[str]) -> tuple[str, list[str], list[str]]:
 
 
 def summary(study: optuna.Study) -> str:
+    from optuna.trial import TrialState
+
     counts = {state.name.lower(): len(study.get_trials(states=(state,))) for state in TrialState}
     done = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
     lines = [f"study {study.study_name}: {len(study.trials)} trials ({done})"]

@@ -1,105 +1,33 @@
-"""The study: its settings (conf/hparams_search/*.yaml), its storage, sampler and pruner, the MLflow
-parent run of its trials, and the loop that runs trials until it is done.
+"""The study: its storage, sampler and pruner, the MLflow parent run of its trials, and the loop
+that runs trials until it is done. Importing it loads Optuna, MLflow and TensorFlow (each trial
+is a training run): the search command does so once its settings and space are checked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 import keras
 import mlflow
 import optuna
-from hydra import compose, initialize_config_dir
-from hydra.core.config_store import ConfigStore
-from hydra.errors import MissingConfigException
 from hydra.utils import instantiate
 from mlflow.exceptions import MlflowException
-from omegaconf import MISSING, OmegaConf
 from optuna.trial import FrozenTrial, Trial, TrialState
 
-from experiments import schema
 from experiments.job import run
 from experiments.record import log_parent_params
 from experiments.schema import compose_config
 from experiments.sweep import ParentRun
 from experiments.tracking import check_reachable
+from experiments.tune.settings import SearchError, SearchSpec
 from experiments.tune.space import GROUP, ParamSpec, as_override
-from handrec.errors import HandrecError, require
-
-DEFAULT_PRESET = "optuna"
-
 
 MONITOR = "val_accuracy"
 
 
 DONE = (TrialState.COMPLETE, TrialState.PRUNED)
-
-
-LAUNCHERS = ("joblib", "ray")
-
-
-TPE = "optuna.samplers.TPESampler"
-
-
-MEDIAN = "optuna.pruners.MedianPruner"
-
-
-class SearchError(HandrecError):
-    """The search cannot start, or stopped for good."""
-
-
-@dataclass
-class SearchSpec:
-    """conf/hparams_search/*.yaml: a study, how to sample and prune it, and its space."""
-
-    study_name: str = "handrec"
-    storage: str = MISSING  # an Optuna storage URL; sqlite keeps the study across invocations
-    n_trials: int = 20  # complete + pruned trials the study should reach, over all invocations
-    max_failures: int = 3  # crashed trials one invocation (or worker) tolerates before it stops
-    timeout: float | None = None  # seconds one invocation may start new trials for
-    workers: int = 1  # trials at once, each worker a process drawing from the shared study
-    launcher: str = "joblib"  # of the workers: joblib (this machine) or ray (a Ray cluster)
-    ray_address: str | None = None  # ray: None starts a local Ray, "auto" joins a running one
-    seed: int = 0  # of the sampler; a resumed study continues from another seed
-    sampler: dict[str, Any] = field(default_factory=lambda: {"_target_": TPE})
-    pruner: dict[str, Any] = field(default_factory=lambda: {"_target_": MEDIAN})
-    # config key → its range; null takes a key of a preset out of the space
-    space: dict[str, ParamSpec | None] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.space = {key: spec for key, spec in self.space.items() if spec is not None}
-        require(self.n_trials >= 1, f"{GROUP}.n_trials must be >= 1, got {self.n_trials}")
-        require(
-            self.max_failures >= 0, f"{GROUP}.max_failures must be >= 0, got {self.max_failures}"
-        )
-        require(bool(self.space), f"{GROUP}.space is empty: name at least one config key")
-        require(self.workers >= 1, f"{GROUP}.workers must be >= 1, got {self.workers}")
-        require(
-            self.launcher in LAUNCHERS,
-            f"{GROUP}.launcher must be one of {'|'.join(LAUNCHERS)}, got {self.launcher!r}",
-        )
-
-
-def compose_search(preset: str, overrides: Sequence[str]) -> SearchSpec:
-    """conf/hparams_search/<preset>.yaml with overrides, as checked settings."""
-    register()
-    try:
-        with initialize_config_dir(str(schema.PROJECT_ROOT / "conf"), version_base="1.3"):
-            cfg = compose(f"{GROUP}/{preset}", overrides=list(overrides))
-    except MissingConfigException as err:
-        presets = sorted(p.stem for p in (schema.PROJECT_ROOT / "conf" / GROUP).glob("*.yaml"))
-        raise SearchError(
-            f"no search preset {GROUP}={preset}: choose one of {', '.join(presets)}"
-        ) from err
-    return OmegaConf.to_object(cfg[GROUP])
-
-
-def register() -> None:
-    """The project's schemas, plus the search settings' schema for the presets."""
-    schema.register()
-    ConfigStore.instance().store(group=f"schema/{GROUP}", name="search", node=SearchSpec)
 
 
 def open_study(search: SearchSpec, overrides: Sequence[str]) -> optuna.Study:
