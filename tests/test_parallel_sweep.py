@@ -122,6 +122,10 @@ def test_joblib_jobs_share_the_cores(n_jobs, cpus, threads):
     assert threads_per_job(OmegaConf.create({"n_jobs": n_jobs}), cpus) == threads
 
 
+def test_ray_jobs_without_num_cpus_get_one_thread_as_ray_reserves_one_core_a_task():
+    assert threads_per_job(OmegaConf.create({"ray": {"init": {}, "remote": {}}}), 8) == 1
+
+
 def test_ray_jobs_get_their_tasks_cpus_as_threads():
     launcher = OmegaConf.create({"ray": {"remote": {"num_cpus": 2}}})
     assert threads_per_job(launcher, 8) == 2
@@ -215,7 +219,7 @@ def ray_sweep(tmp_path_factory):
     done = sweep(
         root,
         "hydra/launcher=ray",
-        "hydra.launcher.ray.init.num_cpus=2",
+        "+hydra.launcher.ray.init.num_cpus=2",
         f"++hydra.launcher.ray.init.runtime_env={{env_vars:{{{PARENT_RUN_ENV}:stale}}}}",
         "model.filters=2,3",
     )

@@ -173,10 +173,12 @@ def share_cores(launcher: DictConfig) -> dict[str, str]:
 
 
 def threads_per_job(launcher: DictConfig, cpus: int) -> int | None:
-    """joblib: the cores divided among its workers; Ray: each task's num_cpus; else None."""
+    """joblib: the cores divided among its workers; Ray: each task's num_cpus (Ray reserves
+    one core a task unless told otherwise); else None."""
     if "n_jobs" in launcher:
         n_jobs = launcher.n_jobs
         workers = n_jobs if n_jobs > 0 else cpus + 1 + n_jobs  # joblib's -1: one per core
         return max(1, cpus // max(1, workers))
-    num_cpus = OmegaConf.select(launcher, "ray.remote.num_cpus")
-    return None if num_cpus is None else max(1, int(num_cpus))
+    if "ray" not in launcher:
+        return None
+    return max(1, int(OmegaConf.select(launcher, "ray.remote.num_cpus", default=1)))
