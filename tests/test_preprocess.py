@@ -14,6 +14,8 @@ from PIL import Image
 
 from handrec.errors import HandrecError
 from handrec.preprocess import (
+    LINE_HEIGHT,
+    WORK_SIDE,
     ImageError,
     ImageTooLargeError,
     NoInkError,
@@ -21,6 +23,7 @@ from handrec.preprocess import (
     prepare,
     reframe,
     stroke_width,
+    working_copy,
 )
 
 PAPER, INK = 230, 20
@@ -291,3 +294,45 @@ def test_reframe_leaves_opencv_threads_as_it_found_them(reference):
     threads = cv2.getNumThreads()
     reframe(reference[None])
     assert cv2.getNumThreads() == threads
+
+
+def photo_of_a_line(top: int = 1400, left: int = 600) -> np.ndarray:
+    """A 12-megapixel photo (4000×3000) of light paper with a 200 px high line of ink at
+    (left, top): ten strokes 20 px wide, 100 px apart."""
+    photo = np.full((3000, 4000), PAPER, np.uint8)
+    for x in range(left, left + 1000, 100):
+        photo[top : top + 200, x : x + 20] = INK
+    return photo
+
+
+def test_a_small_image_is_worked_on_whole_and_as_it_is():
+    image = sheet()
+    copy, scale, origin = working_copy(image)
+    assert copy is image
+    assert (scale, origin) == (1.0, (0, 0))
+
+
+def test_a_big_photo_is_worked_on_only_around_its_line():
+    copy, scale, origin = working_copy(photo_of_a_line())
+    assert copy.size < 0.1 * 4000 * 3000 * scale**2
+    assert origin[0] <= 600 and origin[1] <= 1400
+
+
+def test_a_big_photos_line_is_shrunk_to_the_working_height():
+    copy, _, _ = working_copy(photo_of_a_line())
+    ink_rows = np.flatnonzero((copy < 128).any(axis=1))
+    assert LINE_HEIGHT / 2 <= ink_rows[-1] - ink_rows[0] + 1 <= LINE_HEIGHT
+
+
+def test_the_working_copy_maps_back_onto_the_photo():
+    copy, scale, (x, y) = working_copy(photo_of_a_line(top=2500, left=2900))
+    ink_rows = np.flatnonzero((copy < 128).any(axis=1))
+    ink_cols = np.flatnonzero((copy < 128).any(axis=0))
+    assert abs(ink_rows[0] / scale + y - 2500) <= 1 / scale
+    assert abs(ink_cols[0] / scale + x - 2900) <= 1 / scale
+
+
+def test_a_big_blank_photo_is_shrunk_whole_to_find_nothing_in():
+    copy, _, origin = working_copy(np.full((3000, 4000), PAPER, np.uint8))
+    assert max(copy.shape) == WORK_SIDE
+    assert origin == (0, 0)

@@ -224,6 +224,18 @@ def test_a_12_megapixel_photo_is_read():
     assert spelled(segment_line(photo)) == "xxxxx xx"
 
 
+def test_boxes_in_a_12_megapixel_photo_are_in_the_photos_pixels():
+    image, starts = draw_line("HELLO")
+    line = cv2.resize(image, None, fx=5, fy=5, interpolation=cv2.INTER_LINEAR)
+    photo = np.full((3000, 4000), 235, np.uint8)
+    photo[2200 : 2200 + line.shape[0], 2500 : 2500 + line.shape[1]] = line
+    boxes = [g.box for g in segment_line(photo)]
+    assert all(
+        abs(box.x - 2500 - 5 * start) <= 30 for box, start in zip(boxes, starts, strict=True)
+    )
+    assert all(box.y >= 2200 and box.bottom <= 2200 + line.shape[0] for box in boxes)
+
+
 def test_a_smudge_set_apart_at_the_end_of_the_line_is_no_character():
     image, _ = draw_line("HELLO")
     image = np.pad(image, ((0, 0), (0, 200)), constant_values=235)

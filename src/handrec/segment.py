@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from handrec.errors import require
-from handrec.preprocess import find_ink, fit_and_centre, shrink, to_gray
+from handrec.preprocess import find_ink, fit_and_centre, to_gray, working_copy
 
 Scorer = Callable[[np.ndarray], np.ndarray]
 """Prepared images [N, 28, 28] → the model's confidence in each [N]."""
@@ -136,7 +136,7 @@ def segment_line(
     Raises preprocess.NoInkError when the image is blank.
     """
     params = params or SegmentParams()
-    gray, scale = shrink(to_gray(image))
+    gray, scale, offset = working_copy(to_gray(image))
     ink = find_ink(gray, faint=params.faint, speck_ratio=0.0)
     labels, blobs = _blobs(_without_long_runs(ink > 0))
     if not blobs or _character_height(blobs, ink.shape) * RULE_LENGTH > ink.shape[1] // 2:
@@ -150,7 +150,7 @@ def segment_line(
     parts = _split_wide(parts, ink, labels, params, score)
     spaces = _spaces([p.box for p in parts], size, params)
     return [
-        Glyph(_character(ink, labels, part), _rescale(part.box, scale), space)
+        Glyph(_character(ink, labels, part), _rescale(part.box, scale, offset), space)
         for part, space in zip(parts, spaces, strict=True)
     ]
 
@@ -366,8 +366,8 @@ def _character(ink: np.ndarray, labels: np.ndarray, part: _Part) -> np.ndarray:
     return fit_and_centre(np.where(own, ink[window], np.float32(0)))
 
 
-def _rescale(box: Box, scale: float) -> Box:
-    """A box in the shrunk working image → the same box in the input image."""
-    if scale == 1.0:
-        return box
-    return Box(*(round(v / scale) for v in (box.x, box.y, box.width, box.height)))
+def _rescale(box: Box, scale: float, offset: tuple[int, int]) -> Box:
+    """A box in the shrunk working image of the region at `offset` → the same box in the input
+    image."""
+    x, y, width, height = (round(v / scale) for v in (box.x, box.y, box.width, box.height))
+    return Box(x + offset[0], y + offset[1], width, height)
