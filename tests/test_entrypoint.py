@@ -17,7 +17,7 @@ import pytest
 import requests
 from mlflow import MlflowClient
 
-from experiments.compare import model_uri
+from experiments.ranking import model_uri
 from tests.conftest import TINY, run_module
 
 
@@ -347,8 +347,8 @@ def test_system_metrics_are_sampled_when_asked(tmp_path, monkeypatch):
 
 
 def test_a_registered_champion_is_evaluated_on_its_own_logged_model(single, capsys):
-    from experiments.compare import register
     from experiments.evaluate import main as evaluate
+    from experiments.ranking import register
 
     root, _, run = single
     uri = f"sqlite:///{root}/mlflow.db"

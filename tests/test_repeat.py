@@ -8,8 +8,8 @@ import io
 import pytest
 from mlflow import MlflowClient
 
-from experiments import repeat as repeat_module
-from experiments.repeat import main, split_seeds, variants
+from experiments import job
+from experiments.repeat import main, run_variant, split_seeds, variants
 from experiments.sweep import ParentRun
 from handrec.errors import ConfigError
 from tests.conftest import TINY
@@ -43,8 +43,8 @@ def test_a_failing_repeat_is_counted_and_does_not_stop_the_others(monkeypatch):
     def crash(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(repeat_module, "run", crash)
-    assert not repeat_module.run_variant([], ["seed=1"], ParentRun("unused"))
+    monkeypatch.setattr(job, "run", crash)
+    assert not run_variant([], ["seed=1"], ParentRun("unused"))
 
 
 @pytest.fixture(scope="module")

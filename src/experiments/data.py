@@ -28,7 +28,6 @@ from handrec.data.sources import load
 from handrec.data.split import Splits, split
 from handrec.errors import DataError
 from handrec.labels import LabelSpace
-from handrec.plots import samples_figure
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +107,10 @@ def describe(data: Dataset, parts: Splits) -> str:
 
 
 def write_grid(data: Dataset, path: Path, per_class: int, seed: int) -> None:
+    """A PNG of up to `per_class` random samples of each class. Matplotlib loads here, not with
+    the module: --help and a config error do without its second."""
+    from handrec.plots import samples_figure
+
     rng = np.random.default_rng(seed)
     by_class = {}
     for label, name in enumerate(data.labels.classes):

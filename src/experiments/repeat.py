@@ -14,19 +14,19 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import mlflow
-import pandas as pd
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from experiments import cli, record, schema
+from experiments import cli, schema
 from experiments.cli import EXIT_OK, EXIT_SOME_FAILED
-from experiments.job import run
-from experiments.lifecycle import ending_parent
 from experiments.schema import compose_config
-from experiments.sweep import ParentRun
-from experiments.tracking import connect
 from handrec.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from experiments.sweep import ParentRun
 
 SEEDS = "seeds"
 
@@ -73,6 +73,11 @@ def repeat(overrides: Sequence[str], seeds: Sequence[int]) -> tuple[ParentRun, p
     statistics and the number of failed runs (a failed run ends FAILED, the others go on)."""
     base = schema.settings(compose_config(overrides))
     plan = variants(seeds, base.data.split.folds)
+    from experiments import record  # here, the config and the plan checked: MLflow
+    from experiments.lifecycle import ending_parent
+    from experiments.sweep import ParentRun
+    from experiments.tracking import connect
+
     name = f"repeat {len(plan)}x" + (f": {' '.join(overrides)}" if overrides else "")
     experiment_id = connect(base.tracking)
     parent = ParentRun.open(experiment_id, name, {"overrides": " ".join(overrides)})
@@ -87,6 +92,8 @@ def repeat(overrides: Sequence[str], seeds: Sequence[int]) -> tuple[ParentRun, p
 
 def run_variant(overrides: Sequence[str], variant: Sequence[str], parent: ParentRun) -> bool:
     """One repeat; False when it failed (its run, if it got one, ends FAILED)."""
+    from experiments.job import run  # TensorFlow
+
     name = ",".join(variant)
     try:
         run(compose_config([*overrides, *variant]), name, parent.run_id)
@@ -99,6 +106,11 @@ def run_variant(overrides: Sequence[str], variant: Sequence[str], parent: Parent
 def statistics(parent: ParentRun) -> pd.DataFrame:
     """Mean and standard deviation of each compared metric over the finished children (the
     parent records them as <metric>_mean and <metric>_std when it closes)."""
+    import mlflow
+    import pandas as pd
+
+    from experiments import record
+
     finished = [c for c in parent.children() if c.info.status == "FINISHED"]
     mlflow.MlflowClient().set_tag(parent.run_id, "runs_finished", str(len(finished)))
     return pd.DataFrame(record.statistics(finished))

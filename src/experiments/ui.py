@@ -10,8 +10,6 @@ import sys
 from collections.abc import Sequence
 
 from experiments import cli, schema
-from experiments.record import SHARED_VIEW, TRAINING_VIEW
-from experiments.tracking import connect
 
 
 def ui_command(overrides: Sequence[str], host: str, port: int) -> list[str]:
@@ -36,6 +34,9 @@ def experiment_link(overrides: Sequence[str], base: str) -> str:
     """The configured experiment's runs in the UI's training view, with handrec's columns (the
     experiment is created, tagged for that view, if the store has none yet)."""
     tracking = schema.settings(schema.compose_config(overrides)).tracking
+    from experiments.record import SHARED_VIEW, TRAINING_VIEW  # here, the config checked: MLflow
+    from experiments.tracking import connect
+
     experiment_id = connect(tracking)
     return f"{base}/#/experiments/{experiment_id}/runs?{TRAINING_VIEW}&{SHARED_VIEW}"
 
