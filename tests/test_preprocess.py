@@ -15,6 +15,7 @@ from PIL import Image
 from handrec.errors import HandrecError
 from handrec.preprocess import (
     LINE_HEIGHT,
+    THICK_STROKE,
     WORK_SIDE,
     ImageError,
     ImageTooLargeError,
@@ -23,6 +24,7 @@ from handrec.preprocess import (
     prepare,
     reframe,
     stroke_width,
+    thinned,
     working_copy,
 )
 
@@ -336,3 +338,16 @@ def test_a_big_blank_photo_is_shrunk_whole_to_find_nothing_in():
     copy, _, origin = working_copy(np.full((3000, 4000), PAPER, np.uint8))
     assert max(copy.shape) == WORK_SIDE
     assert origin == (0, 0)
+
+
+def test_thinned_narrows_wide_strokes_to_the_thick_limit():
+    bar = np.zeros((28, 28), np.uint8)
+    bar[4:24, 10:18] = 255
+    assert stroke_width(bar > 64) > THICK_STROKE
+    assert stroke_width(thinned(bar) > 64) <= THICK_STROKE
+
+
+def test_thinned_leaves_strokes_within_the_limit_as_they_are():
+    bar = np.zeros((28, 28), np.uint8)
+    bar[4:24, 13:16] = 255
+    assert np.array_equal(thinned(bar), bar)

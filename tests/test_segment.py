@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from handrec.errors import ConfigError
-from handrec.preprocess import NoInkError, prepare
+from handrec.preprocess import THICK_STROKE, NoInkError, prepare, stroke_width
 from handrec.segment import SegmentParams, segment_line
 
 FACE, SCALE, THICKNESS = cv2.FONT_HERSHEY_SIMPLEX, 2.0, 4
@@ -160,6 +160,36 @@ def test_the_dot_of_an_i_is_no_character_of_its_own():
     glyphs = segment_line(image)
     assert spelled(glyphs) == "xxx"
     assert glyphs[1].box.y > 28
+
+
+def short_stem(top: int) -> np.ndarray:
+    """ "HIH" (characters 40 px high, rows 40-79) with the I redrawn as a 6 px stem from `top`
+    down to the line's foot."""
+    image, _ = draw_line("HIH")
+    image[:, 74:88] = 235
+    image[top:80, 78:84] = 15
+    return image
+
+
+def test_a_dot_drawn_just_above_a_stem_is_no_part_of_it():
+    image = short_stem(top=58)
+    cv2.circle(image, (80, 49), 7, 15, -1)  # inside the line's band, clear of the stem
+    glyphs = segment_line(image)
+    assert spelled(glyphs) == "xxx"
+    assert glyphs[1].box.y >= 57
+
+
+def test_a_short_bar_drawn_apart_above_a_stem_stays_part_of_it():
+    image = short_stem(top=58)
+    image[50:54, 75:88] = 15  # flat, not round: the top of an I or a T
+    glyphs = segment_line(image)
+    assert spelled(glyphs) == "xxx"
+    assert glyphs[1].box.y <= 51
+
+
+def test_a_character_far_shorter_than_the_line_keeps_thin_strokes():
+    glyph = segment_line(short_stem(top=64))[1]
+    assert stroke_width(glyph.image > 64) <= THICK_STROKE
 
 
 def test_a_character_drawn_as_separate_strokes_is_one_character():

@@ -46,6 +46,10 @@ THIN_STROKE = 1.6
 than any MNIST digit's (their 5th percentile is 2.0 by `stroke_width`)."""
 STROKE = 2.4
 """The width thin strokes are thickened to: MNIST's median by `stroke_width`."""
+THICK_STROKE = 3.6
+"""`thinned` narrows strokes wider than this in a prepared image, by `stroke_width` of its
+pixels above a quarter of full ink: EMNIST's 90th percentile (3.57 over 3,000 prepared test
+images; median 2.67)."""
 
 
 class NoInkError(HandrecError):
@@ -239,6 +243,19 @@ def fit_and_centre(ink: np.ndarray) -> np.ndarray:
     frame[top : top + height, left : left + width] = small
     frame *= 255.0 / max(float(frame.max()), 1e-6)
     return _centre_by_mass(frame)
+
+
+def thinned(prepared: np.ndarray) -> np.ndarray:
+    """A prepared 28×28 image with its strokes eroded a pixel at a time until they are at most
+    THICK_STROKE wide, re-centred by mass. For a character fitted from far fewer pixels than
+    its neighbours (the short stem of a dotted I): blown up to 20 px, its strokes come out
+    wider than nearly all the model learnt from, and it reads as a B."""
+    frame, square = prepared.astype(np.float32), np.ones((2, 2), np.uint8)
+    while stroke_width(frame > 64) > THICK_STROKE:
+        frame = cv2.erode(frame, square)
+    if frame.max() <= 64 or np.array_equal(frame, prepared):
+        return prepared
+    return _centre_by_mass(frame * (255.0 / frame.max()))
 
 
 def stroke_width(ink: np.ndarray) -> float:

@@ -8,7 +8,8 @@ made into characters by the line's own measures (its character height, widths an
 1. ruled lines and the page's edge: runs of ink longer than half the image (and than a few
    characters) are removed before blobs are found;
 2. blobs that are no characters: specks much smaller than the line's characters, dots and
-   accents, blobs beside the band the characters sit in, strips far taller than the characters (a
+   accents (at the top of the line, or just above a stem: the dotted I of many writers), blobs
+   beside the band the characters sit in, strips far taller than the characters (a
    table's edge in view), long flat ones (an underline), and short smudges set apart at the ends;
 3. the strokes of one character: blobs whose x-ranges overlap (a broken stroke, the dot of an i),
    and neighbours far closer than the line's letter gaps whose union is no wider than a character
@@ -29,7 +30,7 @@ import cv2
 import numpy as np
 
 from handrec.errors import require
-from handrec.preprocess import find_ink, fit_and_centre, to_gray, working_copy
+from handrec.preprocess import find_ink, fit_and_centre, thinned, to_gray, working_copy
 
 Scorer = Callable[[np.ndarray], np.ndarray]
 """Prepared images [N, 28, 28] → the model's confidence in each [N]."""
@@ -37,6 +38,8 @@ Scorer = Callable[[np.ndarray], np.ndarray]
 
 RULE_LENGTH = 3.0
 """Runs of ink at least this many character heights long are rules, not strokes."""
+SHORT = 0.75
+"""Characters shorter than this many of the line's heights get their strokes thinned."""
 RULE_CLEAR = 0.95
 """A rule runs clear of other ink over more than 1 − this of its length (between words)."""
 
@@ -84,6 +87,8 @@ class SegmentParams:
     speck: blobs whose width and height are both under this are dust, not strokes.
     dot: blobs this small at the top of the line are dots and accents (of an i, an É), which
         capitals do not have.
+    stem_dot: blobs this small just above a stem (a blob far narrower than high) are the dot of
+        an i written inside the line's band.
     space_gap: a gap wider than the line's median gap by more than this is a space.
     space_ratio: in tightly set text (print), a gap this many times the median gap, and wider
         than it by 0.3, is a space too.
@@ -97,6 +102,7 @@ class SegmentParams:
     faint: float = 0.25
     speck: float = 0.3
     dot: float = 0.45
+    stem_dot: float = 0.6
     space_gap: float = 0.8
     space_ratio: float = 3.0
     space_max: float = 2.0
@@ -147,10 +153,10 @@ def segment_line(
     if not parts:
         parts = _merge_overlapping(blobs, params.merge_overlap)
     parts = _without_strays(_join_strokes(parts, params), size)
-    parts = _split_wide(parts, ink, labels, params, score)
+    parts = _split_wide(parts, ink, labels, size, params, score)
     spaces = _spaces([p.box for p in parts], size, params)
     return [
-        Glyph(_character(ink, labels, part), _rescale(part.box, scale, offset), space)
+        Glyph(_character(ink, labels, part, size), _rescale(part.box, scale, offset), space)
         for part, space in zip(parts, spaces, strict=True)
     ]
 
@@ -226,7 +232,31 @@ def _characters_only(
         flat = box.width > 3 * size and box.height < 0.4 * size
         if not (small or dot or beside or tall or flat):
             kept[index] = box
+    for index in _dots_over_stems(kept, size, params.stem_dot):
+        del kept[index]
     return kept
+
+
+def _dots_over_stems(blobs: dict[int, Box], size: float, dot: float) -> list[int]:
+    """The round blobs no bigger than `dot` line heights that sit clear above a stem, beside or
+    over it: a blob at least half the line's height and at most half as wide as high (the dot
+    of an i; the bar of an E or a T is flat, not round)."""
+    stems = [
+        b
+        for b in blobs.values()
+        if b.height >= 0.5 * size and b.width <= min(0.5 * b.height, 0.5 * size)
+    ]
+    return [
+        index
+        for index, box in blobs.items()
+        if max(box.width, box.height) <= min(dot * size, 2 * min(box.width, box.height))
+        and any(
+            box.bottom <= stem.y + 1
+            and box.height < stem.height
+            and min(box.right, stem.right) >= max(box.x, stem.x)
+            for stem in stems
+        )
+    ]
 
 
 def _merge_overlapping(blobs: dict[int, Box], min_overlap: float) -> list[_Part]:
@@ -290,6 +320,7 @@ def _split_wide(
     parts: list[_Part],
     ink: np.ndarray,
     labels: np.ndarray,
+    size: float,
     params: SegmentParams,
     score: Scorer | None,
 ) -> list[_Part]:
@@ -308,7 +339,11 @@ def _split_wide(
     if score is not None and options:
         pieces = [piece for choices in options.values() for cut in choices for piece in cut]
         confidence = iter(
-            np.log(np.maximum(score(np.stack([_character(ink, labels, p) for p in pieces])), 1e-9))
+            np.log(
+                np.maximum(
+                    score(np.stack([_character(ink, labels, p, size) for p in pieces])), 1e-9
+                )
+            )
         )
         for index, choices in options.items():
             means = [np.mean([next(confidence) for _ in cut]) for cut in choices]
@@ -359,11 +394,14 @@ def _spaces(boxes: list[Box], size: float, params: SegmentParams) -> list[bool]:
     return [False, *(wide | tight | (gaps > params.space_max * size)).tolist()]
 
 
-def _character(ink: np.ndarray, labels: np.ndarray, part: _Part) -> np.ndarray:
-    """The 28×28 image of one character: only its own blobs, not a neighbour's stroke tips."""
+def _character(ink: np.ndarray, labels: np.ndarray, part: _Part, size: float) -> np.ndarray:
+    """The 28×28 image of one character: only its own blobs, not a neighbour's stroke tips;
+    with its strokes thinned when it is far shorter than the line's characters (and so blown
+    up more than they are)."""
     window = np.s_[part.box.y : part.box.bottom, part.box.x : part.box.right]
     own = np.isin(labels[window], part.blobs)
-    return fit_and_centre(np.where(own, ink[window], np.float32(0)))
+    glyph = fit_and_centre(np.where(own, ink[window], np.float32(0)))
+    return thinned(glyph) if part.box.height < SHORT * size else glyph
 
 
 def _rescale(box: Box, scale: float, offset: tuple[int, int]) -> Box:
