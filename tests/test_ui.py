@@ -1,5 +1,23 @@
+import subprocess
+import sys
+import textwrap
+
 from experiments.schema import PROJECT_ROOT
 from experiments.ui import ui_command
+
+# What `python -m experiments.ui` does before it hands over to `mlflow ui`; prints the machine
+# learning libraries loaded by then.
+BEFORE_THE_SERVER = textwrap.dedent(
+    """
+    import sys
+    from experiments.ui import experiment_link, ui_command
+
+    store = [f"tracking.uri=sqlite:///{sys.argv[1]}/mlflow.db"]
+    ui_command(store, "127.0.0.1", 5000)
+    experiment_link(store, "http://127.0.0.1:5000")
+    print(sorted({name.split(".")[0] for name in sys.modules} & {"tensorflow", "keras"}))
+    """
+)
 
 
 def test_ui_opens_the_projects_store_by_default():
@@ -25,3 +43,13 @@ def test_the_printed_link_opens_the_experiments_runs_in_the_training_view(tmp_pa
     link = experiment_link(store, "http://127.0.0.1:5001")
     assert link.startswith("http://127.0.0.1:5001/#/experiments/1/runs?")
     assert "workflowType=machine_learning" in link and "viewStateShareKey=handrec" in link
+
+
+def test_starting_the_ui_loads_neither_tensorflow_nor_keras(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", BEFORE_THE_SERVER, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"
