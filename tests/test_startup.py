@@ -68,28 +68,25 @@ def test_run_prints_its_job_config_without_tensorflow_or_mlflow(tmp_path):
     assert heavy == set()
 
 
-def test_run_refuses_a_bad_value_without_tensorflow_or_mlflow(tmp_path):
-    line, heavy = refused(tmp_path, "experiments.run", "model.filters=0")
-    assert line.startswith("error: model.filters must be >= 1")
-    assert heavy == set()
-
-
-def test_tune_refuses_a_bad_search_space_without_tensorflow_or_mlflow(tmp_path):
-    space = "hparams_search.space={model.dropout:{high:1.5}}"
-    line, heavy = refused(tmp_path, "experiments.tune", space)
-    assert line.startswith("error: hparams_search.space.model.dropout: 1.5 is refused")
-    assert heavy == set()
-
-
-def test_repeat_refuses_nothing_to_repeat_without_tensorflow_or_mlflow(tmp_path):
-    line, heavy = refused(tmp_path, "experiments.repeat", "model.filters=8")
-    assert line.startswith("error: nothing to repeat")
-    assert heavy == set()
-
-
-def test_compare_refuses_a_bad_value_without_tensorflow_or_mlflow(tmp_path):
-    line, heavy = refused(tmp_path, "experiments.compare", "tracking.experiment=???")
-    assert line.startswith("error: ")
+@pytest.mark.parametrize(
+    ("module", "args", "error"),
+    [
+        ("experiments.run", ["model.filters=0"], "model.filters must be >= 1, got 0"),
+        (
+            "experiments.tune",
+            ["hparams_search.space={model.dropout:{high:1.5}}"],
+            "hparams_search.space.model.dropout: 1.5 is refused",
+        ),
+        ("experiments.repeat", ["model.filters=8"], "nothing to repeat"),
+        ("experiments.compare", ["tracking.experiment=???"], "Structured config of type"),
+        ("experiments.evaluate", ["--part", "dev"], "--part must be one of all, train, val, test"),
+        ("experiments.data", ["data.split.val=1.5"], "data.split.val must be in (0, 1), got 1.5"),
+        ("experiments.ui", ["model.filters=0"], "model.filters must be >= 1, got 0"),
+    ],
+)
+def test_a_config_error_is_refused_before_tensorflow_or_mlflow_load(tmp_path, module, args, error):
+    line, heavy = refused(tmp_path, module, *args)
+    assert line.startswith(f"error: {error}")
     assert heavy == set()
 
 
@@ -101,24 +98,6 @@ def test_compare_refuses_a_malformed_filter_without_tensorflow(tmp_path):
     )
     assert line.startswith("error: --filter 'params.x ==' is not an MLflow search filter")
     assert heavy == {"mlflow"}  # MLflow parses its filters
-
-
-def test_evaluate_refuses_an_unknown_part_without_tensorflow_or_mlflow(tmp_path):
-    line, heavy = refused(tmp_path, "experiments.evaluate", "--part", "dev")
-    assert line.startswith("error: --part must be one of all, train, val, test")
-    assert heavy == set()
-
-
-def test_data_refuses_a_bad_value_without_tensorflow_or_mlflow(tmp_path):
-    line, heavy = refused(tmp_path, "experiments.data", "data.split.val=1.5")
-    assert line.startswith("error: data.split")
-    assert heavy == set()
-
-
-def test_ui_refuses_a_bad_value_without_tensorflow_or_mlflow(tmp_path):
-    line, heavy = refused(tmp_path, "experiments.ui", "model.filters=0")
-    assert line.startswith("error: model.filters must be >= 1")
-    assert heavy == set()
 
 
 def test_predict_refuses_line_options_without_line_without_tensorflow_or_mlflow(tmp_path):
