@@ -222,6 +222,29 @@ def test_touching_characters_are_cut_apart():
     assert spelled(segment_line(image)) == "xxxx"
 
 
+def test_a_wide_loop_is_not_cut_open():
+    image = np.pad(draw_line("HIH")[0], ((0, 0), (0, 120)), constant_values=235)
+    cv2.ellipse(image, (220, 60), (45, 20), 0, 0, 360, 15, 5)  # an O twice as wide as high
+    glyphs = segment_line(image)
+    assert spelled(glyphs) == "xxxx"
+    assert glyphs[3].box.width >= 90
+
+
+def test_a_thick_loop_is_not_cut_beside_its_hole():
+    image = np.pad(draw_line("HIH")[0], ((0, 0), (0, 160)), constant_values=235)
+    cv2.ellipse(image, (240, 60), (50, 14), 0, 0, 360, 15, 20)  # an O of heavy strokes
+    assert spelled(segment_line(image)) == "xxxx"
+
+
+def test_a_cut_leaves_no_piece_flatter_than_a_character():
+    image = np.pad(draw_line("HIH")[0], ((0, 0), (0, 120)), constant_values=235)
+    image[40:80, 175:181] = 15
+    image[74:80, 175:275] = 15  # an L with a foot far longer than a character is wide
+    glyphs = segment_line(image)
+    assert spelled(glyphs) == "xxxx"
+    assert glyphs[3].box.width >= 95
+
+
 def test_widely_spaced_capitals_stay_one_word():
     image, _ = draw_line("ABCDEF", letter_gap=55)
     assert spelled(segment_line(image)) == "xxxxxx"

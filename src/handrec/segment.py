@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -40,6 +41,8 @@ RULE_LENGTH = 3.0
 """Runs of ink at least this many character heights long are rules, not strokes."""
 SHORT = 0.75
 """Characters shorter than this many of the line's heights get their strokes thinned."""
+FLAT = 0.4
+"""No character is flatter than this many of the line's heights: a piece that is, is a stroke."""
 RULE_CLEAR = 0.95
 """A rule runs clear of other ink over more than 1 − this of its length (between words)."""
 
@@ -326,7 +329,8 @@ def _split_wide(
 ) -> list[_Part]:
     """Each part much wider than the line's typical character cut into characters at the
     columns of least ink: into as many as it is wide, or, given a scorer, into the number
-    (from 1 up) whose pieces the model reads most surely (mean log confidence)."""
+    (from 1 up) whose pieces the model reads most surely (mean log confidence); only into
+    pieces that characters can be (see `_cut`)."""
     if not parts:
         return parts
     width = _typical_width(parts)
@@ -334,8 +338,9 @@ def _split_wide(
     for index, part in enumerate(parts):
         most = round(part.box.width / width)
         if part.box.width > params.split_width * width and most >= 2:
-            counts = range(1, most + 2) if score else [most]
-            options[index] = [_cut(part, count, labels) for count in counts]
+            counts = range(1, most + 2) if score else range(most, 0, -1)
+            cuts = [_cut(part, count, labels, size) for count in counts]
+            options[index] = [cut for cut in cuts if cut is not None][: None if score else 1]
     if score is not None and options:
         pieces = [piece for choices in options.values() for cut in choices for piece in cut]
         confidence = iter(
@@ -354,18 +359,23 @@ def _split_wide(
     return out
 
 
-def _cut(part: _Part, count: int, labels: np.ndarray) -> list[_Part]:
-    """The part cut into `count` pieces at the columns of least ink near the even cuts."""
+def _cut(part: _Part, count: int, labels: np.ndarray, size: float) -> list[_Part] | None:
+    """The part cut into `count` pieces at the columns of least ink near the even cuts, or None
+    where that cannot be done as characters are: a cut never crosses a closed loop (the hole of
+    an O, a D, an 8), nor leaves a piece flatter than any character (the foot of an L, the bar
+    of an E or a 5)."""
     if count == 1:
         return [part]
     box = part.box
     own = np.isin(labels[box.y : box.bottom, box.x : box.right], part.blobs)
-    columns = own.sum(axis=0)
+    columns = np.where(_loop_columns(own, size), np.inf, own.sum(axis=0))
     cuts, reach = [0], max(1, round(0.3 * box.width / count))
     for k in range(1, count):
         centre = round(k * box.width / count)
         low, high = max(cuts[-1] + 1, centre - reach), min(box.width - 1, centre + reach)
-        cuts.append(low + int(np.argmin(columns[low : high + 1])) if high >= low else centre)
+        if high < low or np.isinf(columns[low : high + 1]).all():
+            return None
+        cuts.append(low + int(np.argmin(columns[low : high + 1])))
     cuts.append(box.width)
     pieces = []
     for left, right in zip(cuts[:-1], cuts[1:], strict=True):
@@ -373,7 +383,36 @@ def _cut(part: _Part, count: int, labels: np.ndarray) -> list[_Part]:
         if rows.size:
             top, height = box.y + int(rows[0]), int(rows[-1] - rows[0]) + 1
             pieces.append(_Part(part.blobs, Box(box.x + left, top, right - left, height)))
+    loops = sum(len(_loops(own[:, left:right], size)) for left, right in pairwise(cuts))
+    if loops < len(_loops(own, size)) or any(p.box.height < FLAT * size for p in pieces):
+        return None
     return pieces
+
+
+def _loops(own: np.ndarray, size: float) -> list[tuple[int, int]]:
+    """The first and last column of each closed loop's hole in a part: background not reaching
+    its box, at least a tenth of the line's height across both ways (a speck of paper in a
+    stroke is none)."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats((~own).astype(np.uint8), connectivity=4)
+    least = max(2.0, 0.1 * size)
+    return [
+        (x, x + width - 1)
+        for x, y, width, height, _ in stats[1:count]
+        if x > 0
+        and y > 0
+        and x + width < own.shape[1]
+        and y + height < own.shape[0]
+        and min(width, height) >= least
+    ]
+
+
+def _loop_columns(own: np.ndarray, size: float) -> np.ndarray:
+    """bool [columns]: the columns through a part's holes, where the least ink often is (an O's
+    middle holds two thin arcs) but no cut may go."""
+    columns = np.zeros(own.shape[1], bool)
+    for first, last in _loops(own, size):
+        columns[first : last + 1] = True
+    return columns
 
 
 def _union(a: Box, b: Box) -> Box:
