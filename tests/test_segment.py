@@ -245,6 +245,20 @@ def test_a_cut_leaves_no_piece_flatter_than_a_character():
     assert glyphs[3].box.width >= 95
 
 
+def test_a_bar_drawn_apart_from_its_character_joins_it():
+    image = np.pad(draw_line("HIH")[0], ((0, 0), (0, 60)), constant_values=235)
+    image[40:45, 139:179] = 15  # the last H's top bar run on, 2 px clear of it: an E's or a 5's
+    glyphs = segment_line(image)
+    assert spelled(glyphs) == "xxx"
+    assert glyphs[2].box.right >= 178
+
+
+def test_a_dash_set_apart_is_no_character():
+    image, _ = draw_line("HI HI", word_gap=100)
+    image[58:63, 120:150] = 15  # a hyphen in the middle of the word gap
+    assert spelled(segment_line(image)) == "xx xx"
+
+
 def test_widely_spaced_capitals_stay_one_word():
     image, _ = draw_line("ABCDEF", letter_gap=55)
     assert spelled(segment_line(image)) == "xxxxxx"

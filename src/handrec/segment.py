@@ -12,11 +12,13 @@ made into characters by the line's own measures (its character height, widths an
    beside the band the characters sit in, strips far taller than the characters (a
    table's edge in view), long flat ones (an underline), and short smudges set apart at the ends;
 3. the strokes of one character: blobs whose x-ranges overlap (a broken stroke, the dot of an i),
-   and neighbours far closer than the line's letter gaps whose union is no wider than a character
-   (an H drawn as two strokes);
+   neighbours far closer than the line's letter gaps whose union is no wider than a character
+   (an H drawn as two strokes), and strokes flatter than any character joined to the neighbour
+   they touch (the bar of a 5 drawn apart) or left out (a dash);
 4. touching characters: a blob much wider than the line's typical character is cut at the columns
    of least ink, into the number of pieces the model reads most surely when `segment_line` is
-   given a scorer (`Predictor.read_line` gives it), else into as many as it is wide;
+   given a scorer (`Predictor.read_line` gives it), else into as many as it is wide; never
+   through a closed loop (an O) nor into a piece flatter than a character (an L's long foot);
 5. spaces: a gap is a space when it exceeds the line's typical letter gap by most of a character
    height, so evenly spaced capitals stay one word however wide they are set.
 """
@@ -155,7 +157,9 @@ def segment_line(
     parts = _merge_overlapping(kept, params.merge_overlap)
     if not parts:
         parts = _merge_overlapping(blobs, params.merge_overlap)
-    parts = _without_strays(_join_strokes(parts, params), size)
+    close = _close_gap(parts, params)
+    parts = _flat_strokes_joined(_join_strokes(parts, params, close), size, close)
+    parts = _without_strays(parts, size)
     parts = _split_wide(parts, ink, labels, size, params, score)
     spaces = _spaces([p.box for p in parts], size, params)
     return [
@@ -277,13 +281,29 @@ def _merge_overlapping(blobs: dict[int, Box], min_overlap: float) -> list[_Part]
     return parts
 
 
-def _join_strokes(parts: list[_Part], params: SegmentParams) -> list[_Part]:
-    """Neighbours far closer than the line's letter gaps, together no wider than a character,
-    made one character (an H or an N drawn as separate strokes)."""
+def _close_gap(parts: list[_Part], params: SegmentParams) -> float:
+    """Gaps no wider than this are between strokes of one character: join_gap of the line's
+    median gap, and at least 1 px."""
+    gaps = [b.box.x - a.box.right for a, b in pairwise(parts)]
+    return max(1.0, params.join_gap * float(np.median(gaps))) if gaps else 1.0
+
+
+def _flat(box: Box, size: float) -> bool:
+    """Whether a box is flatter than any character: wider than high, and lower than FLAT of
+    the line's height (a stroke, not a character; the stem of a dotted I is narrow)."""
+    return box.height < FLAT * size and box.width > box.height
+
+
+def _gap(a: Box, b: Box) -> int:
+    """The horizontal gap between two boxes, negative where they overlap."""
+    return max(a.x - b.right, b.x - a.right)
+
+
+def _join_strokes(parts: list[_Part], params: SegmentParams, close: float) -> list[_Part]:
+    """Neighbours `close` or closer, together no wider than a character, made one character
+    (an H or an N drawn as separate strokes)."""
     if len(parts) < 3:
         return parts
-    gaps = [b.box.x - a.box.right for a, b in zip(parts[:-1], parts[1:], strict=True)]
-    close = max(1.0, params.join_gap * float(np.median(gaps)))
     width = _typical_width(parts)
     joined = [parts[0]]
     for part in parts[1:]:
@@ -294,6 +314,27 @@ def _join_strokes(parts: list[_Part], params: SegmentParams) -> list[_Part]:
         else:
             joined.append(part)
     return joined
+
+
+def _flat_strokes_joined(parts: list[_Part], size: float, close: float) -> list[_Part]:
+    """The parts flatter than any character (the bar of a 5 or an E drawn apart, a dash) made
+    part of the nearer neighbour where that is `close` or closer, else left out."""
+    parts = list(parts)
+    index = 0
+    while index < len(parts):
+        flat = parts[index]
+        if not _flat(flat.box, size) or len(parts) == 1:
+            index += 1
+            continue
+        near = min(
+            (i for i in (index - 1, index + 1) if 0 <= i < len(parts)),
+            key=lambda i: _gap(parts[i].box, flat.box),
+        )
+        if _gap(parts[near].box, flat.box) <= close:
+            joined = _union(parts[near].box, flat.box)
+            parts[near] = _Part((*parts[near].blobs, *flat.blobs), joined)
+        del parts[index]
+    return parts
 
 
 def _without_strays(parts: list[_Part], size: float) -> list[_Part]:
@@ -384,7 +425,7 @@ def _cut(part: _Part, count: int, labels: np.ndarray, size: float) -> list[_Part
             top, height = box.y + int(rows[0]), int(rows[-1] - rows[0]) + 1
             pieces.append(_Part(part.blobs, Box(box.x + left, top, right - left, height)))
     loops = sum(len(_loops(own[:, left:right], size)) for left, right in pairwise(cuts))
-    if loops < len(_loops(own, size)) or any(p.box.height < FLAT * size for p in pieces):
+    if loops < len(_loops(own, size)) or any(_flat(p.box, size) for p in pieces):
         return None
     return pieces
 
