@@ -199,20 +199,25 @@ def test_a_character_drawn_as_separate_strokes_is_one_character():
     assert spelled(segment_line(image)) == "xxx"
 
 
-def touching(text: str, overlap: int = 3) -> np.ndarray:
-    """Characters whose strokes overlap by `overlap` columns: placed by their ink, not by the
-    font's advance width, so they touch whatever the OpenCV version's glyph metrics."""
+def placed(text: str, gaps: list[int]) -> np.ndarray:
+    """Characters set by their ink, gaps[i] px between the ink of the i-th and the next
+    (negative: their strokes overlap), whatever the OpenCV version's glyph metrics."""
     line = np.full((110, 20), 235, np.uint8)
-    for char in text:
+    for char, gap in zip(text, [0, *gaps], strict=True):
         glyph, _ = draw_line(char)
         ink = np.flatnonzero((glyph < 128).any(axis=0))
         glyph = glyph[:, ink[0] : ink[-1] + 1]
-        joined = np.full((110, line.shape[1] + glyph.shape[1] - overlap), 235, np.uint8)
+        joined = np.full((110, line.shape[1] + gap + glyph.shape[1]), 235, np.uint8)
         joined[:, : line.shape[1]] = line
         tail = joined[:, -glyph.shape[1] :]
         joined[:, -glyph.shape[1] :] = np.minimum(tail, glyph)
         line = joined
     return np.pad(line, ((0, 0), (0, 20)), constant_values=235)
+
+
+def touching(text: str, overlap: int = 3) -> np.ndarray:
+    """Characters whose strokes overlap by `overlap` columns."""
+    return placed(text, [-overlap] * (len(text) - 1))
 
 
 def test_touching_characters_are_cut_apart():
@@ -257,6 +262,11 @@ def test_a_dash_set_apart_is_no_character():
     image, _ = draw_line("HI HI", word_gap=100)
     image[58:63, 120:150] = 15  # a hyphen in the middle of the word gap
     assert spelled(segment_line(image)) == "xx xx"
+
+
+def test_a_widened_letter_gap_is_no_space_beside_a_word_gap():
+    image = placed("HELLOWORLD", [4, 4, 30, 4, 95, 4, 4, 4, 4])  # the two Ls set a little apart
+    assert spelled(segment_line(image)) == "xxxxx xxxxx"
 
 
 def test_widely_spaced_capitals_stay_one_word():

@@ -20,7 +20,8 @@ made into characters by the line's own measures (its character height, widths an
    given a scorer (`Predictor.read_line` gives it), else into as many as it is wide; never
    through a closed loop (an O) nor into a piece flatter than a character (an L's long foot);
 5. spaces: a gap is a space when it exceeds the line's typical letter gap by most of a character
-   height, so evenly spaced capitals stay one word however wide they are set.
+   height, so evenly spaced capitals stay one word however wide they are set, and is no less
+   than half the line's widest gap (word gaps are alike: a letter gap beside a narrow 1 is none).
 """
 
 from __future__ import annotations
@@ -98,6 +99,9 @@ class SegmentParams:
     space_ratio: in tightly set text (print), a gap this many times the median gap, and wider
         than it by 0.3, is a space too.
     space_max: any gap wider than this is a space (a line whose every gap is a space, "A B C").
+    space_share: below space_max, a space is at least this share of the line's widest gap: the
+        word gaps of one line are alike, and a letter gap widened (by a narrow 1, a tail left
+        out) is no word gap beside them.
     """
 
     merge_overlap: float = 0.5
@@ -111,6 +115,7 @@ class SegmentParams:
     space_gap: float = 0.8
     space_ratio: float = 3.0
     space_max: float = 2.0
+    space_share: float = 0.5
 
     def __post_init__(self) -> None:
         require(
@@ -463,15 +468,16 @@ def _union(a: Box, b: Box) -> Box:
 
 def _spaces(boxes: list[Box], size: float, params: SegmentParams) -> list[bool]:
     """For each character, whether a space precedes it (never before the first): its gap exceeds
-    the line's median gap by space_gap heights, or by space_ratio times in tight text, or is
-    wider than space_max heights."""
+    the line's median gap by space_gap heights, or by space_ratio times in tight text, and is
+    space_share of the widest gap; or it is wider than space_max heights."""
     if len(boxes) < 2:
         return [False] * len(boxes)
     gaps = np.array([b.x - a.right for a, b in zip(boxes[:-1], boxes[1:], strict=True)], float)
     typical = float(np.median(gaps))
     wide = gaps > typical + params.space_gap * size
     tight = (gaps > params.space_ratio * max(typical, 0.1 * size)) & (gaps > typical + 0.3 * size)
-    return [False, *(wide | tight | (gaps > params.space_max * size)).tolist()]
+    alike = gaps >= params.space_share * gaps.max()
+    return [False, *(((wide | tight) & alike) | (gaps > params.space_max * size)).tolist()]
 
 
 def _character(ink: np.ndarray, labels: np.ndarray, part: _Part, size: float) -> np.ndarray:
