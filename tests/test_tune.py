@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 from experiments.schema import PROJECT_ROOT, compose_config
 from experiments.tune.search import main
 from experiments.tune.settings import SearchError, SearchSpec, compose_search
-from experiments.tune.space import ParamSpec, check_space
+from experiments.tune.space import ParamSpec, as_override, check_space, ends, with_value
 from experiments.tune.study import PruneTrial, load_study, open_study, optimize
 from handrec.errors import ConfigError
 from tests.conftest import TINY, exit_status, run_module
@@ -54,6 +54,20 @@ def test_a_log_range_from_zero_is_refused():
 def test_an_end_of_a_range_the_config_refuses_is_named():
     with pytest.raises(ConfigError, match=r"model.dropout: 1.5 is refused: model.dropout must"):
         space_check("hparams_search.space={model.dropout:{high:1.5}}")
+
+
+def test_an_end_set_on_the_base_config_is_the_config_hydra_composes_for_it():
+    base = compose_config(["model.dense_units=32"])
+    for key, spec in compose_search("optuna", []).space.items():
+        for value in ends(spec):
+            composed = compose_config(["model.dense_units=32", as_override(key, value)])
+            assert with_value(base, key, value, ["model.dense_units=32"]) == composed, key
+
+
+def test_a_config_group_option_the_config_lacks_is_refused_by_name():
+    space = {"model": ParamSpec("categorical", choices=["cnn", "nope"])}
+    with pytest.raises(ConfigError, match=r"space.model: 'nope' is refused: .*'model/nope'"):
+        check_space(space, compose_config([]), [])
 
 
 def test_null_takes_a_key_out_of_the_space():
