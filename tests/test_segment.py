@@ -179,6 +179,33 @@ def test_a_dot_drawn_just_above_a_stem_is_no_part_of_it():
     assert glyphs[1].box.y >= 57
 
 
+def test_a_dot_drawn_onto_a_stems_top_is_no_part_of_it():
+    image = short_stem(top=56)
+    cv2.circle(image, (80, 50), 7, 15, -1)  # touching the stem: one blob
+    glyphs = segment_line(image)
+    assert spelled(glyphs) == "xxx"
+    assert glyphs[1].box.y >= 55
+
+
+def test_the_bowl_of_a_narrow_p_stays_part_of_it():
+    image = short_stem(top=40)
+    cv2.ellipse(image, (86, 47), (7, 7), 0, 0, 360, 15, -1)  # a bowl beside the stem's top
+    glyphs = segment_line(image)
+    assert spelled(glyphs) == "xxx"
+    assert glyphs[1].box.y <= 41
+
+
+def test_the_open_arms_of_a_narrow_y_stay_part_of_it():
+    image, _ = draw_line("HIH")
+    image[:, 74:88] = 235
+    for arm in (74, 86):
+        cv2.line(image, (arm, 40), (80, 56), 15, 3)
+    cv2.line(image, (80, 56), (80, 79), 15, 3)
+    glyphs = segment_line(image)
+    assert spelled(glyphs) == "xxx"
+    assert glyphs[1].box.y <= 41
+
+
 def test_a_short_bar_drawn_apart_above_a_stem_stays_part_of_it():
     image = short_stem(top=58)
     image[50:54, 75:88] = 15  # flat, not round: the top of an I or a T

@@ -8,8 +8,8 @@ made into characters by the line's own measures (its character height, widths an
 1. ruled lines and the page's edge: runs of ink longer than half the image (and than a few
    characters) are removed before blobs are found;
 2. blobs that are no characters: specks much smaller than the line's characters, dots and
-   accents (at the top of the line, or just above a stem: the dotted I of many writers), blobs
-   beside the band the characters sit in, strips far taller than the characters (a
+   accents (at the top of the line, just above a stem, or drawn onto a stem's top: the dotted I
+   of many writers), blobs beside the band the characters sit in, strips far taller than the characters (a
    table's edge in view), long flat ones (an underline), and short smudges set apart at the ends;
 3. the strokes of one character: blobs whose x-ranges overlap (a broken stroke, the dot of an i),
    neighbours far closer than the line's letter gaps whose union is no wider than a character
@@ -45,6 +45,11 @@ RULE_LENGTH = 3.0
 SHORT = 0.75
 """Characters shorter than this many of the line's heights get their strokes thinned."""
 FLAT = 0.4
+"""No character is flatter than this many of the line's heights: a piece that is, is a stroke."""
+NARROW = 0.45
+"""Parts at most this many times as wide as high are stems (an I, a 1) that a dot may touch."""
+DOT_TOP = 0.4
+"""A dot drawn onto a stem's top takes at most this share of the stem's height."""
 """No character is flatter than this many of the line's heights: a piece that is, is a stroke."""
 RULE_CLEAR = 0.95
 """A rule runs clear of other ink over more than 1 − this of its length (between words)."""
@@ -166,6 +171,7 @@ def segment_line(
     parts = _flat_strokes_joined(_join_strokes(parts, params, close), size, close)
     parts = _without_strays(parts, size)
     parts = _split_wide(parts, ink, labels, size, params, score)
+    parts = [_without_touching_dot(part, labels) for part in parts]
     spaces = _spaces([p.box for p in parts], size, params)
     return [
         Glyph(_character(ink, labels, part, size), _rescale(part.box, scale, offset), space)
@@ -459,6 +465,37 @@ def _loop_columns(own: np.ndarray, size: float) -> np.ndarray:
     for first, last in _loops(own, size):
         columns[first : last + 1] = True
     return columns
+
+
+def _without_touching_dot(part: _Part, labels: np.ndarray) -> _Part:
+    """A stem with a dot drawn onto its top (a dotted I whose dot touches it) → the stem: in a
+    part far narrower than high, the top rows at least twice as wide as the stem below them, if
+    they are a roundish blob closed at its top and centred on the stem, at most DOT_TOP of the
+    part's height, and the rest is stem alone (a P's bowl is to the side, a Y's arms are open at
+    the top). Other parts as they are."""
+    box = part.box
+    if box.width > NARROW * box.height:
+        return part
+    own = np.isin(labels[box.y : box.bottom, box.x : box.right], part.blobs)
+    widths = own.sum(axis=1)
+    stem = max(1.0, float(np.median(widths[box.height // 2 :])))
+    wide = np.flatnonzero(widths >= 2 * stem)
+    thin = widths <= 1.5 * stem + 1
+    if wide.size == 0 or not thin[wide[-1] :].any():
+        return part
+    top = wide[-1] + int(np.argmax(thin[wide[-1] :]))  # the neck below the dot
+    first = own[wide[0]].astype(np.int8)
+    closed = np.count_nonzero(np.diff(first) == 1) + first[0] == 1  # its widest rows begin whole
+    dot = np.flatnonzero(own[:top].any(axis=0))
+    foot = np.flatnonzero(own[box.height // 2 :].any(axis=0))
+    round_ = dot.size <= 2 * top
+    centred = abs(dot.mean() - foot.mean()) <= (stem + 1) / 2  # a P's bowl is to the side
+    if not (closed and round_ and centred and top <= DOT_TOP * box.height + 1 and thin[top:].all()):
+        return part
+    rows = np.flatnonzero(own[top:].any(axis=1)) + top
+    return _Part(
+        part.blobs, Box(box.x, box.y + int(rows[0]), box.width, int(rows[-1] - rows[0]) + 1)
+    )
 
 
 def _union(a: Box, b: Box) -> Box:
