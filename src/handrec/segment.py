@@ -9,8 +9,9 @@ made into characters by the line's own measures (its character height, widths an
    characters) are removed before blobs are found;
 2. blobs that are no characters: specks much smaller than the line's characters, dots and
    accents (at the top of the line, just above a stem, or drawn onto a stem's top: the dotted I
-   of many writers), blobs beside the band the characters sit in, strips far taller than the characters (a
-   table's edge in view), long flat ones (an underline), and short smudges set apart at the ends;
+   of many writers), blobs beside the band the characters sit in, strips far taller than the
+   characters (a table's edge in view), long flat ones (an underline), and short smudges set
+   apart at the ends;
 3. the strokes of one character: blobs whose x-ranges overlap (a broken stroke, the dot of an i),
    neighbours far closer than the line's letter gaps whose union is no wider than a character
    (an H drawn as two strokes), and strokes flatter than any character joined to the neighbour
