@@ -31,6 +31,21 @@ def constant_model() -> keras.Model:
     return keras.Model(inputs, outputs)
 
 
+def batch_norm_model() -> keras.Model:
+    """A convolution, a batch norm with learnt statistics far from 0 and 1, and a softmax: what
+    the Predictor folds together."""
+    inputs, scaled = pixel_input()
+    conv = keras.layers.Conv2D(4, 3, use_bias=False)
+    norm = keras.layers.BatchNormalization()
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.ReLU()(norm(conv(scaled))))
+    outputs = keras.layers.Dense(len(LOGITS), activation="softmax")(x)
+    model = keras.Model(inputs, outputs)
+    rng = np.random.default_rng(0)
+    gamma, beta, mean, variance = (rng.uniform(0.5, 2.0, 4) for _ in range(4))
+    norm.set_weights([gamma, beta - 1.0, mean - 1.0, variance])
+    return model
+
+
 def character() -> np.ndarray:
     image = np.full((64, 48), 240, np.uint8)
     cv2.putText(image, "4", (6, 54), cv2.FONT_HERSHEY_SIMPLEX, 1.8, 10, 5)
@@ -103,6 +118,16 @@ def test_batch_probabilities_have_one_row_per_image_across_chunks(predictor):
     rows = predictor.probabilities(images, batch_size=4)
     assert rows.shape == (10, 3)
     np.testing.assert_allclose(rows, np.tile(PROBABILITIES, (10, 1)), rtol=1e-5)
+
+
+def test_batch_probabilities_are_the_keras_models_own(tmp_path):
+    model = batch_norm_model()
+    save_model(model, "ABC", tmp_path)
+    images = np.random.default_rng(1).integers(0, 256, (8, 28, 28), dtype=np.uint8)
+    expected = keras.ops.convert_to_numpy(model(images.astype(np.float32), training=False))
+    np.testing.assert_allclose(
+        Predictor.load(tmp_path).probabilities(images), expected, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_empty_batch_gives_no_rows(predictor):
