@@ -340,6 +340,15 @@ def test_boxes_in_a_12_megapixel_photo_are_in_the_photos_pixels():
     assert all(box.y >= 2200 and box.bottom <= 2200 + line.shape[0] for box in boxes)
 
 
+def test_a_12_megapixel_photo_with_the_table_in_view_is_read():
+    image, _ = draw_line("HELLO 42")
+    line = cv2.resize(image, None, fx=3, fy=3, interpolation=cv2.INTER_LINEAR)
+    photo = np.full((3000, 4000), 235, np.uint8)
+    photo[1200 : 1200 + line.shape[0], 400 : 400 + line.shape[1]] = line
+    photo[2600:] = 70  # beyond the page's edge
+    assert spelled(segment_line(photo)) == "xxxxx xx"
+
+
 def test_a_smudge_set_apart_at_the_end_of_the_line_is_no_character():
     image, _ = draw_line("HELLO")
     image = np.pad(image, ((0, 0), (0, 200)), constant_values=235)

@@ -32,6 +32,8 @@ a 12-megapixel photo of one line is then shrunk and searched only around the lin
 LINE_HEIGHT = 64
 """A big photo's line is worked on with its ink at most this many pixels high: ample for the
 28×28 characters and for telling their strokes and gaps apart (small scans have 30)."""
+LINE_ASPECT = 4.0
+"""Ink this many times wider than high is one line (a page edge or a table in view is not)."""
 MIN_CONTRAST = 32.0
 """Ink and paper means (0–255) closer than this count as a blank image, not as faint ink."""
 SPECK_RATIO = 0.02
@@ -157,14 +159,14 @@ def working_copy(gray: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
     that part starts in the image. An image no longer than WORK_SIDE is worked on whole and as
     it is. A longer one is looked at about COARSE_SIDE small first: the part is the box of its
     ink grown by the ink's height on every side (an i's dot, a faint stroke the small copy
-    misses), shrunk by the whole factor that makes its ink at most LINE_HEIGHT high and the
-    part at most WORK_SIDE long; without ink in the small copy, the whole image is shrunk
-    (`find_ink` then says why)."""
+    misses), shrunk by the whole factor that makes the part at most WORK_SIDE long and, where
+    the ink is a line (LINE_ASPECT times as wide as high), at most LINE_HEIGHT high; without
+    ink in the small copy, the whole image is shrunk (`find_ink` then says why)."""
     if max(gray.shape) <= WORK_SIDE:
         return gray, 1.0, (0, 0)
     coarse = -(-max(gray.shape) // COARSE_SIDE)
     try:
-        ink = find_ink(_binned(gray, coarse))
+        ink = find_ink(_binned(gray, coarse), speck_ratio=0.0)
     except NoInkError:
         return (*shrink(gray), (0, 0))
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
@@ -172,8 +174,10 @@ def working_copy(gray: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
     top, bottom = _grown(rows[0], rows[-1], grow, coarse, gray.shape[0])
     left, right = _grown(cols[0], cols[-1], grow, coarse, gray.shape[1])
     part = gray[top:bottom, left:right]
-    height = (rows[-1] - rows[0] + 1) * coarse
-    factor = max(1, -(-max(part.shape) // WORK_SIDE), -(-height // LINE_HEIGHT))
+    height, width = (rows[-1] - rows[0] + 1) * coarse, (cols[-1] - cols[0] + 1) * coarse
+    factor = max(1, -(-max(part.shape) // WORK_SIDE))
+    if width >= LINE_ASPECT * height:  # a line, not a page edge or rules across the photo
+        factor = max(factor, -(-height // LINE_HEIGHT))
     return _binned(part, factor), 1 / factor, (int(left), int(top))
 
 
