@@ -69,8 +69,6 @@ def server(tmp_path_factory, model_file) -> Iterator[str]:
             stop(process)
 
 
-
-
 @pytest.fixture
 def page(browser, server):
     """A fresh tab on the page, once its title and file uploader have rendered."""

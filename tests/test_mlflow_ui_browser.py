@@ -85,8 +85,6 @@ def wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"mlflow ui did not answer within {START_TIMEOUT}s:\n{log.read_text()[-3000:]}")
 
 
-
-
 @pytest.fixture
 def tab(browser):
     page = browser.new_page(viewport={"width": 1700, "height": 900})
