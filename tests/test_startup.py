@@ -82,9 +82,12 @@ def test_run_prints_its_job_config_without_tensorflow_or_mlflow(tmp_path):
         ("experiments.evaluate", ["--part", "dev"], "--part must be one of all, train, val, test"),
         ("experiments.data", ["data.split.val=1.5"], "data.split.val must be in (0, 1), got 1.5"),
         ("experiments.ui", ["model.filters=0"], "model.filters must be >= 1, got 0"),
+        ("apps.predict", ["--model", "missing.keras", "a.png"], "model not found: missing.keras"),
+        ("apps.predict", ["--model", "classes.txt", "a.png"], "classes.txt is not a .keras file"),
     ],
 )
 def test_a_config_error_is_refused_before_tensorflow_or_mlflow_load(tmp_path, module, args, error):
+    (tmp_path / "classes.txt").write_text("0\n1\n")
     line, heavy = refused(tmp_path, module, *args)
     assert line.startswith(f"error: {error}")
     assert heavy == set()

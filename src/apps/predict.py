@@ -26,6 +26,7 @@ from experiments import cli
 from experiments.cli import EXIT_OK, EXIT_SOME_FAILED
 from handrec.decode import FREE, SWITCH_COST, Context, LineReading, Prediction, read_words
 from handrec.errors import ConfigError, HandrecError, first_line
+from handrec.model_files import checked_model_file
 from handrec.preprocess import MAX_PIXELS, decode_image
 from handrec.shipped import EMNIST36
 
@@ -57,11 +58,12 @@ def main(argv: Sequence[str] | None = None, resolve_model: Resolver = resolve_wi
         parser.error("--pattern, --words and --no-context read lines: add --line")
     if args.no_context and (args.pattern or args.words):
         parser.error("--no-context reads each character on its own: drop --pattern and --words")
-    from handrec.inference import Predictor  # here, so that --help does not load TensorFlow
-
     context = _context(args)
+    model = checked_model_file(_model_path(args.model, resolve_model))
+    from handrec.inference import Predictor  # here: --help and a wrong --model need no TensorFlow
+
     predictor = Predictor.load(
-        _model_path(args.model, resolve_model),
+        model,
         classes=args.classes,
         top_k=args.top_k,
         charset=args.charset,

@@ -32,7 +32,8 @@ from apps.reading import (
 from apps.settings import MODEL_ENV, Settings, from_env
 from handrec import shipped
 from handrec.decode import Context
-from handrec.inference import MODEL_FILE, ModelError, Predictor
+from handrec.inference import Predictor
+from handrec.model_files import ModelError, model_file
 
 if TYPE_CHECKING:
     from experiments.models import TrainedRun
@@ -366,8 +367,7 @@ def load_predictor(location: str, modified: int) -> Predictor:
 
 def modified(location: str) -> int:
     """A local model file's modification time in ns; 0 for a run, whose model never changes."""
-    path = Path(location).expanduser()
-    path = path / MODEL_FILE if path.is_dir() else path
+    path = model_file(Path(location).expanduser())
     return path.stat().st_mtime_ns if path.is_file() else 0
 
 

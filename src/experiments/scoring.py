@@ -42,7 +42,8 @@ from handrec.evaluation import (
     score,
     top_confusions,
 )
-from handrec.inference import MODEL_FILE, Predictor
+from handrec.inference import Predictor
+from handrec.model_files import MODEL_FILE, model_file
 from handrec.plots import confusion_figure, misclassified_figure
 from handrec.preprocess import decode_image
 
@@ -72,14 +73,14 @@ def model_under_test(ref: str, path: Path, experiment_id: str) -> ModelUnderTest
             raise ModelNotFound(f"no logged model at {ref}: {first_line(err)}") from err
         return ModelUnderTest(ref, path, logged.name, logged.model_id)
     folder = path if path.is_dir() else path.parent
-    model_file = folder / MODEL_FILE if path.is_dir() else path
-    if not model_file.is_file():
+    file = model_file(path)
+    if not file.is_file():
         raise ConfigError(
             f"--model {ref}: no such model file: give a .keras file, a folder holding "
             f"{MODEL_FILE}, runs:/<run id>/model, models:/<name>@<alias> or shipped"
         )
     name = folder.name if path.is_dir() else path.stem
-    digest = hashlib.sha256(model_file.read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256(file.read_bytes()).hexdigest()[:16]
     logged = external_model(name, digest, experiment_id)
     return ModelUnderTest(ref, path, logged.name, logged.model_id)
 
