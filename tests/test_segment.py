@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import cv2
 import numpy as np
 import pytest
@@ -185,6 +187,17 @@ def test_a_dot_drawn_onto_a_stems_top_is_no_part_of_it():
     glyphs = segment_line(image)
     assert spelled(glyphs) == "xxx"
     assert glyphs[1].box.y >= 55
+
+
+def test_a_hairline_stem_with_a_wider_tip_stays_whole_without_warnings():
+    image = short_stem(top=80)
+    image[40:80, 80] = 15
+    image[40, 81] = 15  # one row two pixels wide: no dot
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        glyphs = segment_line(image, SegmentParams(faint=1.0))
+    assert spelled(glyphs) == "xxx"
+    assert glyphs[1].box.y == 40
 
 
 def test_the_bowl_of_a_narrow_p_stays_part_of_it():

@@ -482,16 +482,17 @@ def _without_touching_dot(part: _Part, labels: np.ndarray) -> _Part:
     stem = max(1.0, float(np.median(widths[box.height // 2 :])))
     wide = np.flatnonzero(widths >= 2 * stem)
     thin = widths <= 1.5 * stem + 1
-    if wide.size == 0 or not thin[wide[-1] :].any():
+    if wide.size == 0 or not thin[wide[-1] + 1 :].any():
         return part
-    top = wide[-1] + int(np.argmax(thin[wide[-1] :]))  # the neck below the dot
+    top = wide[-1] + 1 + int(np.argmax(thin[wide[-1] + 1 :]))  # the neck below the dot
     first = own[wide[0]].astype(np.int8)
     closed = np.count_nonzero(np.diff(first) == 1) + first[0] == 1  # its widest rows begin whole
     dot = np.flatnonzero(own[:top].any(axis=0))
     foot = np.flatnonzero(own[box.height // 2 :].any(axis=0))
     round_ = dot.size <= 2 * top
     centred = abs(dot.mean() - foot.mean()) <= (stem + 1) / 2  # a P's bowl is to the side
-    if not (closed and round_ and centred and top <= DOT_TOP * box.height + 1 and thin[top:].all()):
+    low = 2 <= top <= DOT_TOP * box.height + 1
+    if not (closed and round_ and centred and low and thin[top:].all()):
         return part
     rows = np.flatnonzero(own[top:].any(axis=1)) + top
     return _Part(
