@@ -1,7 +1,7 @@
 """Reading whole lines: handrec against Tesseract 5 on real scanned names and synthetic photos.
 
     .venv/bin/python benchmarks/read_lines.py [--names DIR] [--emnist DIR] [--synthetic N]
-        [--model MODEL] [--switch-costs 0,1,2,4,8] [--no-tesseract] [--save DIR]
+        [--model MODEL] [--switch-costs 0,1,2,4,8] [--no-tesseract] [--save DIR] [--failures DIR]
 
 Two development sets:
 
@@ -25,6 +25,9 @@ aligned reading has the same kind (letters, digits, mixed); s/line = segmentatio
 decoding per line, after a warm-up. Last, one 12-megapixel photo (4000×3000) of a line is timed,
 in wall and CPU seconds and against a fixed reference operation timed in turn with each reading.
 Targets: CER ≤ 0.05 and ≤ 1/3 of Tesseract's, exact ≥ 85%, the 12 MP photo in ≤ 0.3 s.
+`--failures DIR` keeps a picture of each line the context reading got wrong (its glyph boxes over
+the line, the 28×28 glyphs below) and counts them by kind: segmentation (not one glyph per
+letter), spaces (right letters, wrong spaces), classification (a glyph per letter, misread).
 """
 
 from __future__ import annotations
@@ -104,6 +107,9 @@ def main() -> None:
     parser.add_argument("--no-names", action="store_true", help="the synthetic set only")
     parser.add_argument("--no-12mp", action="store_true", help="skip timing the 12 MP photo")
     parser.add_argument("--save", type=Path, help="keep the synthetic photos in this folder")
+    parser.add_argument(
+        "--failures", type=Path, help="a picture of each line the context reading got wrong"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     predictor = Predictor.load(args.model)
@@ -117,7 +123,9 @@ def main() -> None:
             sets["synthetic"] = synthetic(args.emnist, args.synthetic, args.seed, folder)
         rows = []
         for set_name, lines in sets.items():
-            rows += score_set(set_name, lines, predictor, costs, tesseract, args.by_look)
+            rows += score_set(
+                set_name, lines, predictor, costs, tesseract, args.by_look, args.failures
+            )
     print_table(rows)
     if not args.no_12mp:
         timing, text = twelve_megapixels(predictor, args.emnist, args.seed)
@@ -156,8 +164,10 @@ def score_set(
     costs: list[float],
     tesseract: str | None,
     by_look: bool = False,
+    failures: Path | None = None,
 ) -> list[tuple[str, str, Scores]]:
-    """Every reader's scores on one set: (set, reader, scores) rows."""
+    """Every reader's scores on one set: (set, reader, scores) rows; with `failures`, a
+    picture of each line the context reading got wrong there, and how many of each kind."""
     classes = predictor.labels.classes
     read_lines(lines[:3], predictor)  # warm-up: graph tracing
     segmented, seconds = read_lines(lines, predictor)
@@ -179,6 +189,10 @@ def score_set(
             for line, (probabilities, glyphs) in zip(lines, segmented, strict=True)
         ]
         seconds_per_line[reader] = seconds
+    if failures:
+        counts = save_failures(set_name, lines, segmented, texts["handrec context"], failures)
+        kinds = ", ".join(f"{kind} {count}" for kind, count in counts.items())
+        print(f"{set_name}: {sum(counts.values())} inexact in context: {kinds} ({failures})")
     if tesseract:
         started = time.perf_counter()
         texts["tesseract 5"] = run_tesseract(tesseract, [line.path for line in lines])
@@ -219,6 +233,59 @@ def read_lines(
         decode_line(probabilities, predictor.labels.classes, glyphs, Context())
         out.append((probabilities, glyphs))
     return out, (time.perf_counter() - started) / max(len(lines), 1)
+
+
+def failure_kind(label: str, text: str, glyphs: list[Glyph] | None) -> str:
+    """Why a line was misread: segmentation (not one glyph per letter), spaces (the right letters
+    but not the right spaces) or classification (a glyph per letter, some read wrong)."""
+    if glyphs is None or len(glyphs) != len(_letters(label)):
+        return "segmentation"
+    return "spaces" if _letters(text) == _letters(label) else "classification"
+
+
+def save_failures(
+    set_name: str,
+    lines: Sequence[Line],
+    segmented: Sequence[tuple[np.ndarray, list[Glyph] | None]],
+    texts: Sequence[str],
+    folder: Path,
+) -> dict[str, int]:
+    """Each inexact line as `overlay` in `folder`, named by set, index, kind, label and reading;
+    how many lines of each kind."""
+    folder.mkdir(parents=True, exist_ok=True)
+    counts = dict.fromkeys(("segmentation", "spaces", "classification"), 0)
+    for index, (line, (_, glyphs), text) in enumerate(zip(lines, segmented, texts, strict=True)):
+        if " ".join(text.split()) == line.label:
+            continue
+        kind = failure_kind(line.label, text, glyphs)
+        counts[kind] += 1
+        name = f"{set_name}_{index:04d}_{kind}_{line.label}__{text}".replace(" ", "_")
+        cv2.imwrite(str(folder / f"{name}.png"), overlay(line.image, glyphs or []))
+    return counts
+
+
+def overlay(image: np.ndarray, glyphs: Sequence[Glyph]) -> np.ndarray:
+    """The line with its glyphs' boxes (red; blue where a space comes before), at least 600 px
+    wide, above the 28×28 images the model read, twice their size."""
+    picture = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    pen = max(1, image.shape[1] // 600)
+    for glyph in glyphs:
+        box, colour = glyph.box, (255, 0, 0) if glyph.space_before else (0, 0, 255)
+        cv2.rectangle(picture, (box.x, box.y), (box.right - 1, box.bottom - 1), colour, pen)
+    zoom = max(1, 600 // picture.shape[1])
+    picture = cv2.resize(picture, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_NEAREST)
+    if not glyphs:
+        return picture
+    strip = np.hstack([np.pad(glyph.image, 1, constant_values=128) for glyph in glyphs])
+    strip = cv2.resize(strip, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
+    width = max(picture.shape[1], strip.shape[1])
+    rows = [picture, cv2.cvtColor(strip, cv2.COLOR_GRAY2BGR)]
+    return np.vstack(
+        [
+            np.pad(row, ((0, 4), (0, width - row.shape[1]), (0, 0)), constant_values=128)
+            for row in rows
+        ]
+    )
 
 
 def run_tesseract(binary: str, paths: list[Path]) -> list[str]:
