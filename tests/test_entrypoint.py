@@ -338,9 +338,9 @@ def test_the_logged_model_serves_class_probabilities_over_http(single):
     assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-4)
 
 
-def test_system_metrics_are_sampled_when_asked(tmp_path, monkeypatch):
+def test_system_metrics_are_sampled_by_default(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "1")
-    done = run_entrypoint(tmp_path, *TINY, "tracking.system_metrics=true", *store_args(tmp_path))
+    done = run_entrypoint(tmp_path, *TINY, *store_args(tmp_path))
     assert done.returncode == 0, done.stderr[-2000:]
     (run,) = runs_of(tmp_path)
     assert "system/cpu_utilization_percentage" in run.data.metrics

@@ -80,7 +80,7 @@ class TrackingConfig:
     experiment: str = "handrec"
     artifact_root: str | None = None
     # MLflow's sampler of CPU, memory, disk (and GPU) use, as a run's system metrics.
-    system_metrics: bool = False
+    system_metrics: bool = True
 
 
 @dataclass
