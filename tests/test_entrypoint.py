@@ -338,12 +338,15 @@ def test_the_logged_model_serves_class_probabilities_over_http(single):
     assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-4)
 
 
-def test_system_metrics_are_sampled_by_default(tmp_path, monkeypatch):
+def test_system_metrics_are_sampled_by_default_without_the_samplers_own_lines(
+    tmp_path, monkeypatch
+):
     monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "1")
     done = run_entrypoint(tmp_path, *TINY, *store_args(tmp_path))
     assert done.returncode == 0, done.stderr[-2000:]
     (run,) = runs_of(tmp_path)
     assert "system/cpu_utilization_percentage" in run.data.metrics
+    assert "system_metrics_monitor" not in done.stdout + done.stderr
 
 
 def test_a_registered_champion_is_evaluated_on_its_own_logged_model(single, capsys):

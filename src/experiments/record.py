@@ -10,6 +10,7 @@ test scores, time) have no prefix and come first. Per-class scores are one table
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -117,7 +118,9 @@ def training_view(created_ms: int) -> str:
 
 def sample_system_metrics(enabled: bool) -> None:
     """Whether the runs this process starts next record MLflow's system metrics (CPU, memory,
-    disk, GPU), sampled every 10 s."""
+    disk, GPU), sampled every 10 s. The sampler's start and stop lines are not printed: a run's
+    output is Keras' progress and its summary; its warnings still are."""
+    logging.getLogger("mlflow.system_metrics").setLevel(logging.WARNING)
     if enabled:
         mlflow.enable_system_metrics_logging()
     else:
