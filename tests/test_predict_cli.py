@@ -152,10 +152,21 @@ def test_a_pattern_decides_the_line_and_says_it_matched(capsys, model, files):
     assert record["text"].replace(" ", "").isdigit()
 
 
-def test_a_word_list_can_decide_a_word(capsys, model, files, tmp_path):
+@pytest.fixture(scope="module")
+def undecided_model(tmp_path_factory) -> str:
+    """A model that finds every class equally likely (its last layer all zeros): any listed
+    word of the right length explains the image as well as the free reading does, whatever
+    random weights an untrained model would start from."""
+    network = build_model(SeedCnnParams(filters=2, dense_units=4), len(CLASSES))
+    last = network.layers[-1]
+    last.set_weights([np.zeros_like(w) for w in last.get_weights()])
+    return str(save_model(network, CLASSES, tmp_path_factory.mktemp("undecided")))
+
+
+def test_a_word_list_can_decide_a_word(capsys, undecided_model, files, tmp_path):
     words = tmp_path / "words.txt"
     words.write_text("HI\n")
-    argv = ["--line", "--json", "--words", str(words), "--model", model, files["line"]]
+    argv = ["--line", "--json", "--words", str(words), "--model", undecided_model, files["line"]]
     record = json.loads(run(capsys, *argv)[1][0])
     assert record["text"].split() == ["HI", record["text"].split()[1]]
 
