@@ -1,4 +1,5 @@
-"""TensorFlow's start-up lines are dropped from what a command prints; every other line stays."""
+"""What a command prints is its own: TensorFlow's start-up lines and MLflow's download progress
+bars are left out; every other line stays."""
 
 from __future__ import annotations
 
@@ -41,3 +42,17 @@ def test_importing_tensorflow_through_the_experiment_layer_prints_no_start_up_li
     err = stderr_of("import experiments, tensorflow as tf; assert int(tf.constant(2)) == 2")
     assert "oneDNN" not in err
     assert "absl::InitializeLog" not in err
+
+
+def test_downloading_a_runs_artifacts_draws_no_progress_bar(tmp_path):
+    (tmp_path / "classes.txt").write_text("0\n1\n")
+    code = (
+        "import experiments, mlflow\n"
+        f"mlflow.set_tracking_uri('sqlite:///{tmp_path}/m.db')\n"
+        f"experiment = mlflow.create_experiment('q', artifact_location='{tmp_path}/art')\n"
+        "with mlflow.start_run(experiment_id=experiment) as run:\n"
+        f"    mlflow.log_artifact('{tmp_path}/classes.txt', 'keras')\n"
+        "mlflow.artifacts.download_artifacts(f'runs:/{run.info.run_id}/keras', "
+        f"dst_path='{tmp_path}/out')\n"
+    )
+    assert "Downloading artifacts" not in stderr_of(code)
